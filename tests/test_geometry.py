@@ -23,6 +23,7 @@ from ts_instruct.geometry import (
     iou_hbox,
     iou_poly,
     iou_qbox,
+    iou_qbox_pairs,
     is_valid_qbox,
     orient_ring,
     poly2hbox,
@@ -250,6 +251,11 @@ def test_iou_qbox_scales_to_many_boxes() -> None:
     np.testing.assert_allclose(np.diag(out[:500]), 1.0)
     dense = np.array([[iou_poly(q[i].reshape(4, 2), q[j].reshape(4, 2)) for j in range(50)] for i in range(50)])
     np.testing.assert_allclose(out[:50, :50], dense, atol=1e-12)
+    ia, ib, iou = iou_qbox_pairs(q, q[:500])  # the same numbers, sparse
+    assert np.count_nonzero(out) <= len(iou) < 20_000 * 5
+    np.testing.assert_array_equal(out[ia, ib], iou)
+    out[ia, ib] = 0
+    assert not out.any()
 
 
 # --------------------------------------------------------------------------------------------- properties

@@ -579,25 +579,44 @@ def iou_poly(a: ArrayLike, b: ArrayLike) -> float:
 def iou_qbox(a: ArrayLike, b: ArrayLike) -> FloatArray:
     """Pairwise IoU of qboxes a (N, 8) and b (M, 8), array of shape (N, M).
 
-    Only pairs whose bounding boxes overlap (found with a shapely ``STRtree``) are intersected, so the cost grows
-    with the number of overlapping pairs, not N x M. Invalid quads (bow-ties) are repaired with ``make_valid``.
+    Only pairs whose bounding boxes overlap (found with a shapely ``STRtree``) are intersected, so the geometry cost
+    grows with the number of overlapping pairs, not N x M; for 100k boxes against thousands the dense (N, M) array
+    itself is the cost, and :func:`iou_qbox_pairs` gives the same numbers sparsely. Invalid quads (bow-ties) are
+    repaired with ``make_valid``.
 
     Example:
         >>> iou_qbox([[0, 0, 2, 0, 2, 2, 0, 2]], [[1, 0, 3, 0, 3, 2, 1, 2]]).round(4).tolist()
         [[0.3333]]
     """
+    ia, ib, iou = iou_qbox_pairs(a, b)
+    out = np.zeros((len(np.reshape(a, (-1, 8))), len(np.reshape(b, (-1, 8)))))
+    out[ia, ib] = iou
+    return out
+
+
+def iou_qbox_pairs(a: ArrayLike, b: ArrayLike) -> tuple[NDArray[np.intp], NDArray[np.intp], FloatArray]:
+    """IoU of the overlapping pairs of qboxes a (N, 8) and b (M, 8), sparse.
+
+    Returns:
+        ``(ia, ib, iou)``: arrays of shape (K,) with ``iou[k]`` the IoU of ``a[ia[k]]`` and ``b[ib[k]]`` for the
+        K pairs whose shapes intersect (ordered by ``ia``, then ``ib``); all other pairs have IoU 0.
+
+    Example:
+        >>> ia, ib, iou = iou_qbox_pairs(hbox2qbox([[0, 0, 2, 2], [9, 9, 10, 10]]), hbox2qbox([[1, 0, 3, 2]]))
+        >>> ia.tolist(), ib.tolist(), iou.round(4).tolist()
+        ([0], [0], [0.3333])
+    """
     a_ = _as_boxes(a, 8, "a").reshape(-1, 8)
     b_ = _as_boxes(b, 8, "b").reshape(-1, 8)
-    out = np.zeros((len(a_), len(b_)))
     if len(a_) == 0 or len(b_) == 0:
-        return out
+        return np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0)
     ga, gb = _valid_polygons(a_), _valid_polygons(b_)
     ia, ib = shapely.STRtree(gb).query(ga, predicate="intersects")
-    if len(ia):
-        inter = shapely.area(shapely.intersection(ga[ia], gb[ib]))
-        union = shapely.area(ga[ia]) + shapely.area(gb[ib]) - inter
-        out[ia, ib] = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-    return out
+    order = np.lexsort((ib, ia))
+    ia, ib = ia[order].astype(np.intp), ib[order].astype(np.intp)
+    inter = np.asarray(shapely.area(shapely.intersection(ga[ia], gb[ib])), dtype=np.float64)
+    union = shapely.area(ga[ia]) + shapely.area(gb[ib]) - inter
+    return ia, ib, np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
 def _valid_polygons(q: FloatArray) -> NDArray[np.object_]:
