@@ -129,8 +129,9 @@ class ToyObjects(ToyConverter):
         yield Sample(
             key="img",
             images=[ImageRef(unit, 100, 80, pixels=np.zeros((80, 100, 3), np.uint8))],
-            annotations=Annotations(objects=[ObjectAnn("ship", [10, 20, 50, 60])], scene="class0",
-                                    classes=["class0", "class1"]),
+            annotations=Annotations(
+                objects=[ObjectAnn("ship", [10, 20, 50, 60])], scene="class0", classes=["class0", "class1"]
+            ),
             meta=SampleMeta("toy_objects", split),
         )
 

@@ -139,8 +139,11 @@ class _UnitProcessor:
                 if pixels is None:
                     pixels = read_rgb(src)
                 if (pixels.shape[1], pixels.shape[0]) != (img.width, img.height):
-                    raise InvalidImageError(img.source, f"decoded size {pixels.shape[1]}x{pixels.shape[0]} differs "
-                                            f"from the sample's {img.width}x{img.height}")
+                    raise InvalidImageError(
+                        img.source,
+                        f"decoded size {pixels.shape[1]}x{pixels.shape[0]} differs "
+                        f"from the sample's {img.width}x{img.height}",
+                    )
                 if target is not None:
                     pixels = resize_rgb(pixels, target)
                     img.resized_from = (img.width, img.height)
@@ -172,7 +175,7 @@ def _init_worker(processor: _UnitProcessor) -> None:
 
 
 def _run_job(job: tuple[str, str]) -> UnitResult:
-    assert _PROCESSOR is not None  # set by _init_worker  # noqa: S101
+    assert _PROCESSOR is not None  # set by _init_worker
     return _PROCESSOR(job)
 
 
@@ -286,5 +289,12 @@ def _progress(opts: ConvertOptions, converter: Converter, split: str, total: int
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=done, desc=f"{converter.name}:{split}", unit="unit", file=sys.stderr,
-                dynamic_ncols=True, leave=False)
+    return tqdm(
+        total=total,
+        initial=done,
+        desc=f"{converter.name}:{split}",
+        unit="unit",
+        file=sys.stderr,
+        dynamic_ncols=True,
+        leave=False,
+    )
