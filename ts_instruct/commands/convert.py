@@ -21,6 +21,14 @@ def _kv(text: str) -> tuple[str, Any]:
         return k, v
 
 
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        i, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--shard must look like I/N (e.g. 0/4), got {text!r}") from None
+    return i, n
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of the convert command."""
     parser.add_argument("name", help="converter name (see `terrasense list`)")
@@ -60,6 +68,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="converter-specific option (repeatable), e.g. -o patch_size=1024",
     )
+    parser.add_argument(
+        "--shard",
+        type=_shard,
+        default=None,
+        metavar="I/N",
+        help="convert only block I of N (0-based) of each split; merge with `terrasense merge-shards`",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -93,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         resize_images=args.resize_images,
         shard_size=args.shard_size,
         overwrite=args.overwrite,
+        shard=args.shard,
         progress=not args.no_progress and sys.stderr.isatty(),
     )
     report = convert_dataset(converter, opts)
