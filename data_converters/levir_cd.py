@@ -104,4 +104,3 @@ class LEVIRCD(ChangePairConverter):
     def decode(self, files: PairFiles, size: tuple[int, int]) -> ChangeLabels:
         """0/255 (or RGB, or 0/1) label → 0/1 change mask."""
         return ChangeLabels(change=binary_change(self.read_label(files.labels[0], size)))
-

@@ -1,5 +1,7 @@
-"""Synthetic LEVIR-CD in either real layout: ``{A,B,label}/<split>_N.png`` (official zips) or
-``<split>/{A,B,label}/<split>_N.png`` (open-cd style).
+"""Synthetic LEVIR-CD in either real layout.
+
+The layouts are ``{A,B,label}/<split>_N.png`` (the official zips) and ``<split>/{A,B,label}/<split>_N.png`` (open-cd
+style).
 
 Quirks included on purpose: ``train_2`` is an all-unchanged pair (an all-zero label, a negative), ``train_3`` has a
 3-channel RGB label (some copies are saved so), ``val_2`` has a later image of another size (skipped and reported)
@@ -18,7 +20,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from data_converters.fakes.change_pairs import pair_images, paint, shapes
+from data_converters.fakes.change_pairs import paint, pair_images, shapes
 from data_converters.fakes.common import save_image
 
 SIZE = 64
