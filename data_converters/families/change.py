@@ -58,6 +58,8 @@ class PairFiles:
         labels: the label files, in the order :meth:`ChangePairConverter.decode` reads them.
         captions: change captions of the pair, if the dataset has them.
         extra: dataset facts kept in ``annotations.extra`` (acquisition years, the change flag ...).
+        problems: ``(file, reason)`` of problems found while locating the pair that do not stop it (no captions);
+            each is reported as a kept skip.
     """
 
     key: str
@@ -66,6 +68,7 @@ class PairFiles:
     labels: tuple[str, ...]
     captions: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    problems: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -80,8 +83,8 @@ class ChangeLabels:
             :attr:`ChangePairConverter.class_names`; ``None`` otherwise.
         after: land-cover class id at the later date, like ``before``.
         masks: masks to keep besides the change mask (class maps), with their pixels.
-        problems: label problems that did not stop the pair (an unknown colour, inconsistent pixels); each is
-            reported as a kept skip on the first label file.
+        problems: ``(file, reason)`` of label problems that did not stop the pair (an unknown colour, inconsistent
+            pixels); each is reported as a kept skip.
     """
 
     change: NDArray[np.uint8]
@@ -89,7 +92,7 @@ class ChangeLabels:
     before: NDArray[np.uint8] | None = None
     after: NDArray[np.uint8] | None = None
     masks: list[MaskRef] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)
 
 
 def binary_change(label: NDArray[Any], *, threshold: int = 128) -> NDArray[np.uint8]:
@@ -203,8 +206,8 @@ class ChangePairConverter(Converter):
         except (InvalidImageError, InvalidAnnotationError) as e:
             yield Skip(getattr(e, "path", unit), e.reason, key=files.key)
             return
-        for problem in labels.problems:
-            yield Skip(files.labels[0] if files.labels else unit, problem, key=files.key, kept=True)
+        for file, reason in [*files.problems, *labels.problems]:
+            yield Skip(file, reason, key=files.key, kept=True)
         yield self._sample(split, files, size_a, labels)
 
     def _sample(self, split: str, files: PairFiles, size: tuple[int, int], labels: ChangeLabels) -> Sample:
