@@ -150,25 +150,16 @@ class HiUCD(ChangePairConverter):
         if bad.any():
             values = sorted({int(v) for v in np.unique(t1[t1 > 9])} | {int(v) for v in np.unique(t2[t2 > 9])})
             states = sorted(int(v) for v in np.unique(state[state > 2]))
-            problems.append(
-                (
-                    rel,
-                    f"{int(bad.sum())} pixel(s) with class ids {values} (must be 0-9) or change states {states} (must be "
-                    "0-2) ignored",
-                )
-            )
+            what = [f"class ids {values} (must be 0-9)"] if values else []
+            what += [f"change states {states} (must be 0-2)"] if states else []
+            problems.append((rel, f"{int(bad.sum())} pixel(s) with {' and '.join(what)} ignored"))
         labelled = ~bad & (state != 0)
         change = np.where(labelled, (state == 2).astype(np.uint8), IGNORE).astype(np.uint8)
         both = labelled & (t1 != 0) & (t2 != 0)
         disagree = both & ((state == 2) == (t1 == t2))
         if disagree.any():
-            problems.append(
-                (
-                    rel,
-                    f"{int(disagree.sum())} pixel(s) have a change state that disagrees with their two classes; kept as "
-                    "labelled",
-                )
-            )
+            n = int(disagree.sum())
+            problems.append((rel, f"{n} pixel(s) have a change state that disagrees with their classes; kept"))
         t1 = np.where(bad, 0, t1).astype(np.uint8)
         t2 = np.where(bad, 0, t2).astype(np.uint8)
         masks = [
