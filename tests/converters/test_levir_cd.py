@@ -64,7 +64,8 @@ def test_pairs_keep_time_order_and_say_which_image_is_which(converted):
 
 def test_building_counts_and_regions_match_the_labels(converted):
     out, _, info, _ = converted
-    counts = {r["meta"]["key"]: int(r["messages"][1]["content"]) for r in read_jsonl(out) if r["task"] == "change_count"}
+    records = read_jsonl(out)
+    counts = {r["meta"]["key"]: int(r["messages"][1]["content"]) for r in records if r["task"] == "change_count"}
     assert counts == info["regions"]
     for r in read_jsonl(out):
         assert len(r["annotations"].get("changes", [])) == info["regions"][r["meta"]["key"]]
