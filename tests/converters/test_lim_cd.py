@@ -118,8 +118,7 @@ def test_tiles_can_be_cut_from_a_levir_cd_fake_on_disk(fake_dataset, tmp_path):
     assert np.array_equal(tile, scene[y0:y1, x0:x1])
 
 
-def test_missing_captions_file_is_reported_and_pairs_still_convert(fake_dataset, tmp_path):
-    root, _ = fake_dataset(NAME)
+def test_missing_captions_file_is_reported_and_pairs_still_convert(tmp_path):
     raw = tmp_path / "raw"
     make_fake(NAME, raw)
     (raw / "Levir-MCI-dataset/LevirCCcaptions.json").write_text(json.dumps({"images": "oops"}), encoding="utf-8")

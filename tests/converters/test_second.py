@@ -46,7 +46,7 @@ def test_every_record_validates(converted):
 
 
 def test_from_to_classes_match_the_label_maps(converted):
-    out, _, info, root = converted
+    out, _, info, _ = converted
     for r in read_jsonl(out):
         got: dict[str, int] = {}
         for c in r["annotations"].get("changes", []):
