@@ -82,13 +82,9 @@ def test_semantic_regions_split_by_from_to_pair():
 def _sample(change: np.ndarray, **stats) -> Sample:
     h, w = change.shape
     regions = _converter(min_region_area=4.0, simplify_tolerance=0.5).regions(ChangeLabels(change=change))
-    return Sample(
-        key="k",
-        images=[ImageRef("A/k.png", w, h, path="images/train/k_A.png"), ImageRef("B/k.png", w, h, path="images/train/k_B.png")],
-        annotations=Annotations(changes=regions, stats={"changed_fraction": float(change.mean()),
-                                                        "change_labels": "binary", **stats}),
-        meta=SampleMeta("levir_cd", "train"),
-    )  # fmt: skip
+    images = [ImageRef(f"{t}/k.png", w, h, path=f"images/train/k_{t}.png") for t in "AB"]
+    stats = {"changed_fraction": float(change.mean()), "change_labels": "binary", **stats}
+    return Sample("k", images, Annotations(changes=regions, stats=stats), SampleMeta("levir_cd", "train"))
 
 
 def _levir_like(rng: np.random.Generator, size: int, n: int) -> np.ndarray:
@@ -165,8 +161,9 @@ def test_percent(fraction, expected):
 
 
 def test_change_tasks_need_a_pair():
-    single = Sample("k", [ImageRef("a.png", 8, 8, path="a.png")], Annotations(captions=["x"], stats={
-        "changed_fraction": 0.1, "change_labels": "from_to", "change_counts": {"building": 1}}), SampleMeta("d", "train"))  # fmt: skip
+    stats = {"changed_fraction": 0.1, "change_labels": "from_to", "change_counts": {"building": 1}}
+    single = Sample("k", [ImageRef("a.png", 8, 8, path="a.png")], Annotations(captions=["x"], stats=stats),
+                    SampleMeta("d", "train"))  # fmt: skip
     ctx = TaskContext(style=get_style("qwen25vl"))
     for name in ("change_exists", "change_regions", "change_semantic", "change_fraction", "change_count",
                  "change_caption"):  # fmt: skip
