@@ -152,14 +152,14 @@ class HiUCD(ChangePairConverter):
             states = sorted(int(v) for v in np.unique(state[state > 2]))
             what = [f"class ids {values} (must be 0-9)"] if values else []
             what += [f"change states {states} (must be 0-2)"] if states else []
-            problems.append((rel, f"{int(bad.sum())} pixel(s) with {' and '.join(what)} ignored"))
+            problems.append((rel, f"values out of range; {int(bad.sum())} pixel(s) with {' and '.join(what)} ignored"))
         labelled = ~bad & (state != 0)
         change = np.where(labelled, (state == 2).astype(np.uint8), IGNORE).astype(np.uint8)
         both = labelled & (t1 != 0) & (t2 != 0)
         disagree = both & ((state == 2) == (t1 == t2))
         if disagree.any():
             n = int(disagree.sum())
-            problems.append((rel, f"{n} pixel(s) have a change state that disagrees with their classes; kept"))
+            problems.append((rel, f"change state disagrees with the two classes; {n} pixel(s), kept as labelled"))
         t1 = np.where(bad, 0, t1).astype(np.uint8)
         t2 = np.where(bad, 0, t2).astype(np.uint8)
         masks = [

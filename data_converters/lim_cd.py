@@ -18,7 +18,7 @@ from data_converters.families.change import (
     existing_dirs,
     list_images,
 )
-from ts_instruct.errors import DatasetNotFoundError, InvalidAnnotationError
+from ts_instruct.errors import DatasetNotFoundError
 from ts_instruct.sample import MaskRef
 
 
@@ -121,9 +121,8 @@ class LIMCD(ChangePairConverter):
             return self._captions
         self._captions = {}
         path = self._base() / self.captions_file
-        rel = self.rel(path)
         if not path.is_file():
-            self._captions_error = f"{rel} is missing; pairs are converted without captions"
+            self._captions_error = "captions file is missing; pairs are converted without captions"
             return self._captions
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -131,8 +130,7 @@ class LIMCD(ChangePairConverter):
             if not isinstance(entries, list):
                 raise TypeError(f"'images' must be a list, got {type(entries).__name__}")
         except (OSError, ValueError, KeyError, TypeError) as e:
-            err = InvalidAnnotationError(rel, f"cannot read the captions ({e}); pairs are converted without captions")
-            self._captions_error = str(err)
+            self._captions_error = f"cannot read the captions; {e!r}: pairs are converted without captions"
             return self._captions
         for entry in entries:
             if isinstance(entry, dict) and isinstance(entry.get("filename"), str):
@@ -160,7 +158,7 @@ class LIMCD(ChangePairConverter):
             problems.append(
                 (
                     captions_rel,
-                    self._captions_error or f"no captions for {split}/{a.name}; the pair is converted without captions",
+                    self._captions_error or f"no captions for the pair; {split}/{a.name} is converted without them",
                 )
             )
         return PairFiles(
@@ -189,7 +187,7 @@ class LIMCD(ChangePairConverter):
             problems.append(
                 (
                     files.labels[0],
-                    f"label values {unknown} are not 0 (no change), 128 (road) or 255 (building); {n} pixel(s) ignored",
+                    f"label values other than 0, 128 (road), 255 (building); {unknown} in {n} pixel(s) ignored",
                 )
             )
         change = np.where(category == IGNORE, IGNORE, category != 0).astype(np.uint8)

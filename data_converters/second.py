@@ -175,7 +175,7 @@ class SECOND(ChangePairConverter):
         rgb = np.repeat(raw[:, :, None], 3, axis=2) if raw.ndim == 2 else raw[..., :3]
         ids = palette_to_ids(rgb, self.palette)
         if np.any(ids == IGNORE):
-            problems.append((rel, f"colours outside the SECOND palette, ignored: {unknown_colours(rgb, ids)}"))
+            problems.append((rel, f"colours outside the SECOND palette; ignored: {unknown_colours(rgb, ids)}"))
         return ids
 
     def decode(self, files: PairFiles, size: tuple[int, int]) -> ChangeLabels:
@@ -189,7 +189,7 @@ class SECOND(ChangePairConverter):
             problems.append(
                 (
                     files.labels[1],
-                    f"{int(one_sided.sum())} pixel(s) are coloured in one label map but white in the other; ignored",
+                    f"pixels coloured in one label map but white in the other; {int(one_sided.sum())} ignored",
                 )
             )
         change = np.where(known & ~one_sided, (before != 0).astype(np.uint8), IGNORE).astype(np.uint8)

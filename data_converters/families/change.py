@@ -199,8 +199,8 @@ class ChangePairConverter(Converter):
             if size_a != size_b:
                 raise InvalidImageError(
                     files.after,
-                    f"the pair's images differ in size: A {files.before!r} is {size_a[0]}x{size_a[1]}, "
-                    f"B is {size_b[0]}x{size_b[1]}; change pairs must be co-registered at one size",
+                    f"the pair's images differ in size; A is {size_a[0]}x{size_a[1]} ({files.before}), "
+                    f"B is {size_b[0]}x{size_b[1]}: change pairs must be co-registered at one size",
                 )
             labels = self.decode(files, size_a)
         except (InvalidImageError, InvalidAnnotationError) as e:
@@ -290,7 +290,7 @@ class ChangePairConverter(Converter):
                         polygon=poly.exterior.tolist(),
                         holes=[hole.tolist() for hole in poly.holes],
                         area=poly.area,
-                        **label,  # type: ignore[arg-type]
+                        **label,
                     )
                 )
         out.sort(key=lambda r: (r.category or "", r.from_label or "", r.to_label or "", r.hbox[1], r.hbox[0]))

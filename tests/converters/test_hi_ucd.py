@@ -111,7 +111,9 @@ def test_missing_root_says_how_to_fix(tmp_path):
 
 def test_strict_fails_on_the_bad_class_id(fake_dataset, tmp_path):
     root, _ = fake_dataset(NAME)
-    with pytest.raises(StrictModeError, match=r"mask_merge/2017_2018/9/0001\.png: 4 pixel\(s\) with class ids"):
+    with pytest.raises(
+        StrictModeError, match=r"mask_merge/2017_2018/9/0001\.png: values out of range; 4 pixel\(s\) with class ids"
+    ):
         convert_dataset(get_converter(NAME)(root), ConvertOptions(out=tmp_path, strict=True, progress=False))
 
 
