@@ -21,7 +21,7 @@ from ts_instruct.errors import DatasetNotFoundError, InvalidImageError
 class CDD(ChangePairConverter):
     """CDD: Change Detection Dataset with season-varying image pairs (Lebedev et al. 2018), a.k.a. SVCD.
 
-    Homepage: https://drive.google.com/file/d/1GX656JqqOyBi_Ef0w65kDGVto-nHrNs9 (authors' link, via the paper)
+    Paper (the download link is given there): https://doi.org/10.5194/isprs-archives-XLII-2-565-2018
 
     Dataset features:
         * ``real`` version: 16,000 pairs of 256x256 RGB JPEG cut from 11 season-varying Google Earth pairs
