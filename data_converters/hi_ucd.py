@@ -43,6 +43,7 @@ class HiUCD(ChangePairConverter):
         * the year pair is read from the ``mask_merge`` folder name, so the test split's different pair (2018_2019)
           needs nothing special; the years are kept in ``annotations.extra["years"]`` and named in the prompts
         * kept masks: ``change`` (0/1, 255 unlabelled), ``t1`` and ``t2`` (land-cover ids, 0 unlabelled)
+        * a changed pixel whose class at one date is 0 keeps that: its region reads ``unlabelled → building``
 
     On disk::
 

@@ -17,7 +17,7 @@ from .change_checks import STYLES, check_pair_record, region_ious
 
 NAME = "lim_cd"
 TASKS = ("change_caption", "change_count", "change_exists", "change_fraction", "change_regions", "change_semantic")
-IOU_FLOOR = 0.7  # 32 px tiles: a text unit is about half a pixel to a pixel, roads are 3 px wide
+IOU_FLOOR = 0.85  # measured 0.991-1.0 on these fakes; qwen25vl's coarse grid on tiny images costs most
 
 
 @pytest.fixture(scope="module", params=STYLES)

@@ -12,7 +12,7 @@ from ..conftest import check_golden, read_jsonl
 from .change_checks import STYLES, check_pair_record, region_ious
 
 NAME = "second"
-IOU_FLOOR = 0.8
+IOU_FLOOR = 0.85  # measured 0.991-1.0 on these fakes; qwen25vl's coarse grid on tiny images costs most
 
 
 @pytest.fixture(scope="module", params=STYLES)
