@@ -171,8 +171,7 @@ class SECOND(ChangePairConverter):
         )
 
     def _ids(self, rel: str, size: tuple[int, int], problems: list[tuple[str, str]]) -> NDArray[np.uint8]:
-        raw = self.read_label(rel, size)
-        rgb = np.repeat(raw[:, :, None], 3, axis=2) if raw.ndim == 2 else raw[..., :3]
+        rgb = self.read_label(rel, size, colours=True)  # palette-mode copies decode to their colours too
         ids = palette_to_ids(rgb, self.palette)
         if np.any(ids == IGNORE):
             problems.append((rel, f"colours outside the SECOND palette; ignored: {unknown_colours(rgb, ids)}"))

@@ -165,13 +165,19 @@ class ChangePairConverter(Converter):
         """
 
     # -- shared behaviour ---------------------------------------------------------------------------------------
-    def read_label(self, rel: str, size: tuple[int, int]) -> NDArray[Any]:
-        """Decode one label file (no colour conversion) and check that it is ``size`` ``(width, height)``.
+    def read_label(self, rel: str, size: tuple[int, int], *, colours: bool = False) -> NDArray[Any]:
+        """Decode one label file and check that it is ``size`` ``(width, height)``.
+
+        Args:
+            rel: the label file, relative to the root.
+            size: ``(width, height)`` of the pair's images.
+            colours: decode to (H, W, 3) RGB colours (palette and grayscale files converted), for colour-coded
+                labels; otherwise values are returned as stored (palette indices for palette files).
 
         Raises:
             InvalidImageError: missing, unreadable, or of another size than the images.
         """
-        arr = read_mask(self.root / rel)
+        arr = read_rgb(self.root / rel) if colours else read_mask(self.root / rel)
         h, w = arr.shape[:2]
         if (w, h) != size:
             raise InvalidImageError(

@@ -3,6 +3,7 @@ import pytest
 from PIL import Image
 
 from data_converters import get_converter
+from data_converters.fakes import make_fake
 from data_converters.second import SECOND, palette_to_ids
 from ts_instruct.errors import DatasetNotFoundError, StrictModeError
 from ts_instruct.pipeline import ConvertOptions, convert_dataset
@@ -115,3 +116,16 @@ def test_golden_first_record(fake_dataset, tmp_path):
     root, _ = fake_dataset(NAME)
     convert_dataset(get_converter(NAME)(root), ConvertOptions(out=tmp_path, progress=False))
     check_golden(NAME, read_jsonl(tmp_path / NAME, "train-*.jsonl")[0])
+
+
+def test_palette_mode_label_png_reads_as_its_colours(tmp_path):
+    info = make_fake(NAME, tmp_path)
+    for folder in ("label1", "label2"):
+        path = tmp_path / "SECOND_train_set" / folder / "00003.png"
+        Image.open(path).convert("P", palette=Image.Palette.ADAPTIVE, colors=8).save(path)
+        assert Image.open(path).mode == "P"
+    (sample,) = get_converter(NAME)(tmp_path).read("train", "SECOND_train_set/im1/00003.png")
+    got: dict[str, int] = {}
+    for c in sample.annotations.changes:
+        got[f"{c.from_label} → {c.to_label}"] = got.get(f"{c.from_label} → {c.to_label}", 0) + 1
+    assert got == info["transitions"]["00003"] != {}
