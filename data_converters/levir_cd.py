@@ -44,10 +44,10 @@ class LEVIRCD(ChangePairConverter):
                                                val/{A,B,label}/  test/{A,B,label}/
 
     Classes: 1. building. Every region is a ``building`` change (the dataset does not say whether the building
-    appeared or disappeared). ``change_count`` counts building changes as the connected components of the change mask (pixels
-    joined by an edge, at least ``min_region_area`` square pixels), the regions listed by ``change_regions``; touching
-    buildings therefore count as one. Change-Agent counts LEVIR-MCI buildings with 8-connectivity and more than 5
-    pixels, which differs only for buildings touching at a corner.
+    appeared or disappeared). ``change_count`` counts building changes as the connected components of the change
+    mask (pixels joined by an edge, at least ``min_region_area`` square pixels), the regions listed by
+    ``change_regions``; touching buildings therefore count as one. Change-Agent counts LEVIR-MCI buildings with
+    8-connectivity and more than 5 pixels, which differs only for buildings touching at a corner.
 
     Splits:
         The official train/val/test split of 445/64/128 pairs (Chen & Shi 2020), taken from the folder or the file
