@@ -16,8 +16,19 @@ def test_rng_streams_differ_by_purpose():
 
 
 def test_every_pool_formats_with_its_placeholders():
-    fields = dict(cls="ship", cls_plural="ships", geom="boxes", choices="A. x", box="(1,2)", n=3, question="q",
-                  expr="the ship", classes="a, b", year1=2017, year2=2018)
+    fields = dict(
+        cls="ship",
+        cls_plural="ships",
+        geom="boxes",
+        choices="A. x",
+        box="(1,2)",
+        n=3,
+        question="q",
+        expr="the ship",
+        classes="a, b",
+        year1=2017,
+        year2=2018,
+    )
     for name, pool in POOLS.items():
         assert pool, name
         for template in pool:
