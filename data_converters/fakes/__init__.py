@@ -10,13 +10,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from data_converters.fakes import nwpu_resisc45
+from data_converters.fakes import cdd, hi_ucd, levir_cd, lim_cd, nwpu_resisc45, second
 from ts_instruct.errors import UnknownConverterError
 
 FakeMaker = Callable[..., dict[str, Any]]
 
 FAKES: dict[str, FakeMaker] = {
     "nwpu_resisc45": nwpu_resisc45.make_fake,
+    "levir_cd": levir_cd.make_fake,
+    "cdd": cdd.make_fake,
+    "lim_cd": lim_cd.make_fake,
+    "second": second.make_fake,
+    "hi_ucd": hi_ucd.make_fake,
 }
 
 

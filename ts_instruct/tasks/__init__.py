@@ -12,15 +12,37 @@ from ts_instruct.errors import ConfigError
 from ts_instruct.record import Record
 from ts_instruct.sample import Family, Sample
 from ts_instruct.tasks.base import TaskContext, TaskFn, TaskOptions, TaskOutput, escape_placeholders, to_record
+from ts_instruct.tasks.change import (
+    change_caption,
+    change_count,
+    change_exists,
+    change_fraction,
+    change_regions,
+    change_semantic,
+)
 from ts_instruct.tasks.classification import scene_choice, scene_open
 
 TASKS: dict[str, TaskFn] = {
     "scene_open": scene_open,
     "scene_choice": scene_choice,
+    "change_exists": change_exists,
+    "change_regions": change_regions,
+    "change_semantic": change_semantic,
+    "change_fraction": change_fraction,
+    "change_count": change_count,
+    "change_caption": change_caption,
 }
 
 FAMILY_TASKS: dict[Family, tuple[str, ...]] = {
     "classification": ("scene_open", "scene_choice"),
+    "change": (
+        "change_exists",
+        "change_regions",
+        "change_semantic",
+        "change_fraction",
+        "change_count",
+        "change_caption",
+    ),
 }
 
 __all__ = [
