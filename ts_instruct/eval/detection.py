@@ -238,6 +238,7 @@ def best_overlaps(
     *,
     kind: BoxKind,
     plus_one: bool = True,
+    min_iou: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each detection, the largest IoU with a ground-truth box of the same image and its index.
 
@@ -248,6 +249,9 @@ def best_overlaps(
         gt_boxes: shape (G, 4) or (G, 8).
         kind: ``"hbox"`` or ``"qbox"``.
         plus_one: HBB pixel convention (see :func:`hbox_iou_pairs`); ignored for ``"qbox"``.
+        min_iou: for ``"qbox"``, pairs whose IoU cannot exceed this bound (by their areas and the intersection of
+            their bounding boxes) are not intersected and count as IoU 0; a detection's ``ovmax`` and ``jmax`` are
+            exact whenever ``ovmax > min_iou``, which is all that matching at thresholds ``>= min_iou`` reads.
 
     Returns:
         ``(ovmax, jmax)``: shape (D,) each; ``ovmax = -inf`` and ``jmax = -1`` for a detection whose image has no
@@ -266,6 +270,7 @@ def best_overlaps(
         det_poly = quads_to_polygons(det_boxes)
         gt_poly = quads_to_polygons(gt_boxes)
         det_env, gt_env = _envelopes(det_boxes, kind), _envelopes(gt_boxes, kind)
+        det_area, gt_area = shapely.area(det_poly), shapely.area(gt_poly)
     # chunks of whole detections with at most _MAX_PAIRS candidate pairs each (bounds memory on crowded images)
     cum = np.concatenate([[0], np.cumsum(count)])
     lo = 0
@@ -281,9 +286,14 @@ def best_overlaps(
                 iou = hbox_iou_pairs(det_boxes[d], gt_boxes[g], plus_one=plus_one)
             else:
                 de, ge = det_env[d], gt_env[g]
-                keep = (np.minimum(de[:, 2], ge[:, 2]) > np.maximum(de[:, 0], ge[:, 0])) & (
-                    np.minimum(de[:, 3], ge[:, 3]) > np.maximum(de[:, 1], ge[:, 1])
-                )
+                iw = np.minimum(de[:, 2], ge[:, 2]) - np.maximum(de[:, 0], ge[:, 0])
+                ih = np.minimum(de[:, 3], ge[:, 3]) - np.maximum(de[:, 1], ge[:, 1])
+                # IoU <= m / (A + B - m) with m = min(A, B, bounding-box intersection); the margin absorbs rounding
+                da, ga = det_area[d], gt_area[g]
+                m = np.minimum(np.minimum(da, ga), np.maximum(iw, 0.0) * np.maximum(ih, 0.0))
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    bound = np.where(da + ga - m > 0, m / (da + ga - m), 0.0)
+                keep = (iw > 0) & (ih > 0) & (bound > min_iou - 1e-9)
                 iou = np.zeros(n_pairs)
                 iou[keep] = poly_iou_pairs(det_poly[d[keep]], gt_poly[g[keep]])
             # pairs run by detection, then by ground-truth index: the first maximum of each run is np.argmax's
@@ -387,7 +397,13 @@ def evaluate_detections(
         order = np.argsort(-confidence, kind="stable" if tie_order == "stable" else None)
         dsel = dsel[order]
         ovmax, jmax = best_overlaps(
-            d_img[dsel], d_box[dsel], g_img[gsel], g_box[gsel], kind=kind, plus_one=iou_convention == "dota"
+            d_img[dsel],
+            d_box[dsel],
+            g_img[gsel],
+            g_box[gsel],
+            kind=kind,
+            plus_one=iou_convention == "dota",
+            min_iou=min(thresholds),
         )
         aps: dict[str, list[float | None]] = {"voc07": [], "all_point": []}
         tps: list[int] = []
