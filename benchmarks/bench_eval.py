@@ -55,7 +55,12 @@ def plain_loop(gts, preds, kind, cls):
         sel = [j for j, lab in enumerate(g.labels) if lab == cls]
         boxes_gt[i] = (g.boxes[sel], g.difficult[sel], [False] * len(sel))
         npos += int((~g.difficult[sel]).sum())
-    lines = [(i, s, b) for i, p in enumerate(preds) for b, lab, s in zip(p.boxes, p.labels, p.scores) if lab == cls]
+    lines = [
+        (i, s, b)
+        for i, p in enumerate(preds)
+        for b, lab, s in zip(p.boxes, p.labels, p.scores, strict=True)
+        if lab == cls
+    ]
     confidence = np.array([x[1] for x in lines])
     order = np.argsort(-confidence)
     tp, fp = np.zeros(len(lines)), np.zeros(len(lines))
@@ -75,9 +80,11 @@ def plain_loop(gts, preds, kind, cls):
                 iw = np.maximum(np.minimum(bbgt[:, 2], bb[2]) - np.maximum(bbgt[:, 0], bb[0]) + 1.0, 0.0)
                 ih = np.maximum(np.minimum(bbgt[:, 3], bb[3]) - np.maximum(bbgt[:, 1], bb[1]) + 1.0, 0.0)
                 inters = iw * ih
-                uni = (bb[2] - bb[0] + 1.0) * (bb[3] - bb[1] + 1.0) + (bbgt[:, 2] - bbgt[:, 0] + 1.0) * (
-                    bbgt[:, 3] - bbgt[:, 1] + 1.0
-                ) - inters
+                uni = (
+                    (bb[2] - bb[0] + 1.0) * (bb[3] - bb[1] + 1.0)
+                    + (bbgt[:, 2] - bbgt[:, 0] + 1.0) * (bbgt[:, 3] - bbgt[:, 1] + 1.0)
+                    - inters
+                )
                 overlaps = inters / uni
             ovmax, jmax = np.max(overlaps), int(np.argmax(overlaps))
         if ovmax > 0.5:
