@@ -86,8 +86,10 @@ def test_normalize_area(text, expected):
     assert normalize_area(text) == expected
 
 
-@pytest.mark.parametrize("area, expected", [(0, "0m2"), (0.1, "between 0m2 and 10m2"), (1000, "between 100m2 and 1000m2"),
-                                            (1000.5, "more than 1000m2")])  # fmt: skip
+@pytest.mark.parametrize(
+    "area, expected",
+    [(0, "0m2"), (0.1, "between 0m2 and 10m2"), (1000, "between 100m2 and 1000m2"), (1000.5, "more than 1000m2")],
+)
 def test_area_bin(area, expected):
     assert area_bin(area) == expected
 
