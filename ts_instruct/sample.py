@@ -71,6 +71,8 @@ class ImageRef:
         path: the emitted file, relative to the dataset output directory; filled by the writer.
         pixels: decoded pixels (H, W, 3) uint8 when the converter already holds them (tiles); never serialised.
         fingerprint: content and perceptual hashes of the emitted image, filled by the writer when enabled.
+        resized_from: ``(width, height)`` before the writer resized the image to the model-input size
+            (``--resize-images``); map a point back with ``x * resized_from[0] / width`` first, then the window.
     """
 
     source: str
@@ -82,6 +84,7 @@ class ImageRef:
     path: str | None = None
     pixels: np.ndarray | None = field(default=None, repr=False, compare=False)
     fingerprint: dict[str, str] | None = None
+    resized_from: tuple[int, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise to plain JSON types (``pixels`` is dropped)."""
@@ -93,6 +96,7 @@ class ImageRef:
             "window": None if self.window is None else self.window.to_list(),
             "scale": self.scale,
             "source_size": None if self.source_size is None else list(self.source_size),
+            "resized_from": None if self.resized_from is None else list(self.resized_from),
             "fingerprint": self.fingerprint,
         }
 
@@ -108,6 +112,7 @@ class ImageRef:
             scale=float(d.get("scale", 1.0)),
             source_size=None if d.get("source_size") is None else (int(d["source_size"][0]), int(d["source_size"][1])),
             fingerprint=d.get("fingerprint"),
+            resized_from=None if d.get("resized_from") is None else (int(d["resized_from"][0]), int(d["resized_from"][1])),
         )
 
 

@@ -1,0 +1,49 @@
+"""Building blocks for synthetic raw datasets: seeded textures, shapes, and deliberately broken files.
+
+Fakes rebuild each dataset's real on-disk layout at toy scale (a few samples, 32-128 px) so converters are tested on
+the exact format, quirks included. Everything is seeded: the same seed writes the same bytes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+def texture(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """A smooth random RGB texture ``(H, W, 3)`` uint8: a colour gradient plus a few soft blobs.
+
+    Unlike white noise, such images survive JPEG and resizing recognisably, so perceptual hashes tell two textures
+    apart and match a texture with its re-encoded copy.
+    """
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    base = rng.uniform(40, 200, size=3).astype(np.float32)
+    gx, gy = rng.uniform(-80, 80, size=(2, 3)).astype(np.float32)
+    img = base + gx * (xx / max(width, 1))[..., None] + gy * (yy / max(height, 1))[..., None]
+    for _ in range(int(rng.integers(3, 7))):
+        cx, cy = rng.uniform(0, width), rng.uniform(0, height)
+        r = rng.uniform(0.1, 0.4) * max(height, width)
+        amp = rng.uniform(-90, 90, size=3).astype(np.float32)
+        img += amp * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r))[..., None]
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def save_image(path: Path, arr: np.ndarray, **kwargs: object) -> Path:
+    """Save an array with the format implied by the suffix (JPEG quality 90 unless given)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}[
+        path.suffix.lower()
+    ]
+    if fmt == "JPEG":
+        kwargs.setdefault("quality", 90)
+    Image.fromarray(arr).save(path, format=fmt, **kwargs)  # type: ignore[arg-type]
+    return path
+
+
+def truncate(path: Path, keep: float = 0.4) -> Path:
+    """Cut a file to ``keep`` of its bytes: a corrupt image whose header still reads."""
+    data = path.read_bytes()
+    path.write_bytes(data[: max(16, int(len(data) * keep))])
+    return path

@@ -1,0 +1,52 @@
+"""Scene classification tasks: open question and multiple choice with seeded distractors.
+
+Both need ``annotations.scene`` (the class label) and ``annotations.classes`` (the dataset's class list, from which
+distractors are drawn). Class labels are shown as words (``dense_residential`` → ``dense residential``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ts_instruct.sample import Sample
+from ts_instruct.tasks.base import TaskContext, TaskOutput
+from ts_instruct.templates import choose, display_name, lettered
+
+
+def scene_open(sample: Sample, ctx: TaskContext) -> Iterator[TaskOutput]:
+    """Ask for the scene class; the answer is the class name as words."""
+    scene = sample.annotations.scene
+    if scene is None:
+        return
+    key = f"{sample.meta.split}/{sample.key}"
+    answer = display_name(scene)
+    yield TaskOutput(
+        task="scene_open",
+        prompt=choose("scene_open", seed=ctx.seed, key=key),
+        answer=answer,
+        target={"type": "text", "value": answer},
+    )
+
+
+def scene_choice(sample: Sample, ctx: TaskContext) -> Iterator[TaskOutput]:
+    """Multiple choice: the true class among ``ctx.options.choices - 1`` distractors drawn from the dataset's other
+    classes; options shuffled by the sample's RNG; the answer is ``"B. dense residential"`` style (letter and name).
+    """
+    scene = sample.annotations.scene
+    others = [c for c in sample.annotations.classes if c != scene]
+    if scene is None or not others:
+        return
+    rng = ctx.rng(sample, "scene_choice")
+    n = min(ctx.options.choices - 1, len(others))
+    options = [*rng.sample(sorted(others), n), scene]
+    rng.shuffle(options)
+    letter = chr(ord("A") + options.index(scene))
+    key = f"{sample.meta.split}/{sample.key}"
+    answer = f"{letter}. {display_name(scene)}"
+    yield TaskOutput(
+        task="scene_choice",
+        prompt=choose("scene_choice", seed=ctx.seed, key=key, choices=lettered([display_name(o) for o in options])),
+        answer=answer,
+        target={"type": "choice", "value": letter, "label": display_name(scene),
+                "options": [display_name(o) for o in options]},
+    )
