@@ -2,35 +2,7 @@ import numpy as np
 import pytest
 
 from tests.eval import second_reference
-from ts_instruct.eval.segmentation import PixelCounts, class_mask_scores, fast_hist, rasterize_polygons, second_scores
-
-
-def _square(x0, y0, x1, y1):
-    return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
-
-
-@pytest.mark.parametrize(
-    "polygons, expected_pixels",
-    [
-        ([(_square(0, 0, 4, 4), [])], 16),  # pixel-aligned square
-        ([(_square(0, 0, 4, 4), [_square(1, 1, 3, 3)])], 12),  # with a hole
-        ([(_square(0, 0, 4, 4), []), (_square(2, 2, 6, 6), [])], 28),  # overlapping polygons unite
-        ([(_square(0.6, 0.6, 1.4, 1.4), [])], 0),  # covers no pixel centre
-        ([(_square(0.4, 0.4, 1.6, 1.6), [])], 4),  # covers the centres 0.5 and 1.5 on both axes
-        ([(_square(-5, -5, 3, 3), [])], 9),  # clipped at the image border
-        ([(_square(20, 20, 30, 30), [])], 0),  # outside the image
-        ([([[0, 0], [4, 0]], [])], 0),  # degenerate
-        ([([[4, 0], [8, 4], [4, 8], [0, 4]], [])], 40),  # a 45° square of area 32: 24 centres inside, 16 on its edges
-    ],
-)
-def test_rasterize_polygons(polygons, expected_pixels):
-    assert rasterize_polygons(polygons, 8, 8).sum() == expected_pixels
-
-
-def test_rasterize_matches_pixel_convention():
-    # pixel (i, j) covers [j, j+1) x [i, i+1): a polygon around pixel (row 2, column 5) selects exactly it
-    mask = rasterize_polygons([(_square(5, 2, 6, 3), [])], 4, 8)
-    assert np.argwhere(mask).tolist() == [[2, 5]]
+from ts_instruct.eval.segmentation import PixelCounts, class_mask_scores, fast_hist, second_scores
 
 
 def test_pixel_counts_hand_computed():

@@ -1,8 +1,8 @@
-"""Pixel scores: polygons rasterised against masks, binary change, and SECOND's semantic change (mIoU, SeK).
+"""Pixel scores: masks (rasterised polygons) against reference masks, binary change, SECOND's semantic change.
 
-Rasterisation (:func:`rasterize_polygons`): pixel ``(i, j)`` covers ``[j, j+1) x [i, i+1)`` (the convention of
-:mod:`ts_instruct.sample`) and belongs to a polygon when its centre ``(j + 0.5, i + 0.5)`` lies inside or on the
-boundary. Holes are cut out; polygons of one class are united.
+Polygons are rasterised with :func:`ts_instruct.masks.polygons_to_mask` (a pixel is set when its centre is inside,
+top-left rule on edges), the exact inverse of how reference polygons are traced from masks, so a perfect polygon
+answer gives back the reference pixels.
 
 Binary scores (:class:`PixelCounts`) are accumulated over the whole evaluation set before dividing (the usual
 convention of change detection benchmarks such as LEVIR-CD): precision ``TP / (TP + FP)``, recall
@@ -21,46 +21,10 @@ NaN). Like the original, SeK is 0 when kappa is undefined (``pe == 1``, e.g. eve
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import shapely
-
-Ring = Sequence[Sequence[float]]
-
-
-def rasterize_polygons(polygons: Sequence[tuple[Ring, Sequence[Ring]]], height: int, width: int) -> np.ndarray:
-    """Boolean mask of the pixels whose centres fall in any of the polygons.
-
-    Args:
-        polygons: pairs ``(exterior, holes)``, each ring ``[[x, y], ...]`` (not closed), pixels of the image.
-        height: mask height in pixels.
-        width: mask width in pixels.
-
-    Returns:
-        array of shape (height, width), dtype bool.
-
-    >>> rasterize_polygons([([[0, 0], [2, 0], [2, 1], [0, 1]], [])], 2, 3).astype(int).tolist()
-    [[1, 1, 0], [0, 0, 0]]
-    """
-    mask = np.zeros((height, width), dtype=bool)
-    for exterior, holes in polygons:
-        if len(exterior) < 3:
-            continue
-        geom = shapely.Polygon(exterior, holes=[h for h in holes if len(h) >= 3])
-        if not geom.is_valid:
-            geom = shapely.make_valid(geom)
-        x0, y0, x1, y1 = geom.bounds
-        j0, j1 = max(math.floor(x0 - 0.5), 0), min(math.ceil(x1 - 0.5) + 1, width)
-        i0, i1 = max(math.floor(y0 - 0.5), 0), min(math.ceil(y1 - 0.5) + 1, height)
-        if j0 >= j1 or i0 >= i1:
-            continue
-        ys, xs = np.mgrid[i0:i1, j0:j1]
-        shapely.prepare(geom)
-        mask[i0:i1, j0:j1] |= shapely.intersects_xy(geom, xs + 0.5, ys + 0.5)
-    return mask
 
 
 def _safe(num: float, den: float, both_empty: bool) -> float:
