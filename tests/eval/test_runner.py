@@ -49,8 +49,10 @@ def test_perfect_predictions_score_perfectly_on_every_task(reference, tmp_path, 
     if form == "keyed":
         _write_jsonl(pred, [{"id": r.id, "predict": r.answer} for r in records])
     else:  # as LLaMA-Factory writes it: special tokens stripped from predict and label, label ends with "\n"
-        rows = [{"prompt": r.prompt, "predict": _strip_special(r.answer), "label": _strip_special(r.answer) + "\n"}
-                for r in records]  # fmt: skip
+        rows = [
+            {"prompt": r.prompt, "predict": _strip_special(r.answer), "label": _strip_special(r.answer) + "\n"}
+            for r in records
+        ]
         _write_jsonl(pred, rows)
     report = evaluate(pred, [ref])
     scored = {(d, t) for d, tasks in report["results"].items() for t in tasks}
@@ -112,7 +114,7 @@ def test_bad_prediction_files(reference, tmp_path):
     with pytest.raises(RecordValidationError, match="must hold 'predict'"):
         evaluate(pred, [ref])
     pred.write_text("not json\n")
-    with pytest.raises(RecordValidationError, match="pred.jsonl:1: not valid JSON"):
+    with pytest.raises(RecordValidationError, match=r"pred\.jsonl:1: not valid JSON"):
         evaluate(pred, [ref])
 
 
