@@ -172,3 +172,14 @@ def test_options_reach_the_detection_scorer(tmp_path):
     for option in ("dota", "continuous"):
         out = evaluate_cases(cases, EvalOptions(hbb_iou=option))
         assert out["results"]["det_hbox"]["detect_all"]["mAP50"] == 1.0
+
+
+def test_detection_in_two_kinds_is_reported_per_kind(tmp_path):
+    records = [r for r in build("qwen3vl", tmp_path) if r.task == "detect_all"]
+    for r in records:
+        r.dataset = "dota"  # the HBB and OBB records of one dataset
+    out = evaluate_cases([Case(r, r.answer, tmp_path) for r in records])
+    assert set(out["results"]["dota"]) == {"detect_all/hbox", "detect_all/qbox"}
+    assert out["results"]["dota"]["detect_all/qbox"]["kind"] == "qbox"
+    name, value = headline("detect_all/qbox", out["results"]["dota"]["detect_all/qbox"])[0]
+    assert name == "mAP50_voc07" and value == pytest.approx(1.0)

@@ -41,7 +41,9 @@ _COUNTS = ("n", "unparsed", "missing", "partial")
 
 def headline(task: str, metrics: dict[str, Any]) -> list[tuple[str, float]]:
     """The (name, value) pairs the table shows for one task."""
-    keys = HEADLINES.get(task) or tuple(k for k, v in metrics.items() if isinstance(v, float) and k not in _COUNTS)
+    keys = HEADLINES.get(task.split("/")[0]) or tuple(
+        k for k, v in metrics.items() if isinstance(v, float) and k not in _COUNTS
+    )
     return [(k, float(metrics[k])) for k in keys if isinstance(metrics.get(k), (int, float))]
 
 

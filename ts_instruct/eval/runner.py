@@ -59,6 +59,10 @@ TASK_METRICS: dict[str, Scorer] = {
     "change_caption": text.score_caption,
 }
 
+#: Tasks whose records may be written with different geometry kinds (HBB and OBB detection of one dataset): when a
+#: (dataset, task) group holds several kinds, each is scored apart and reported as ``"<task>/<kind>"``.
+SPLIT_BY_KIND = frozenset(["detect_all", "detect_class", "ground"])
+
 _SPECIAL = re.compile(r"<\|[A-Za-z_]+\|>")
 
 
@@ -167,7 +171,7 @@ def evaluate_cases(cases: Sequence[Case], options: EvalOptions | None = None) ->
 
     Returns:
         ``{"results": {dataset: {task: metrics}}, "unsupported_tasks": {task: count}}``; within a dataset, tasks
-        come in the order of :data:`TASK_METRICS`.
+        come in the order of :data:`TASK_METRICS` (``"<task>/<kind>"`` entries: see :data:`SPLIT_BY_KIND`).
     """
     options = options or EvalOptions()
     groups: dict[tuple[str, str], list[Case]] = defaultdict(list)
@@ -181,9 +185,17 @@ def evaluate_cases(cases: Sequence[Case], options: EvalOptions | None = None) ->
         if scorer is None:
             unsupported[task] += len(group)
             continue
-        metrics = scorer(group, **asdict(options))
-        metrics["missing"] = sum(c.missing for c in group)
-        results.setdefault(dataset, {})[task] = metrics
+        parts: dict[str, list[Case]] = {task: group}
+        if task in SPLIT_BY_KIND:
+            by_kind: dict[str, list[Case]] = defaultdict(list)
+            for c in group:
+                by_kind[c.geometry_kind("hbox")].append(c)
+            if len(by_kind) > 1:
+                parts = {f"{task}/{kind}": by_kind[kind] for kind in sorted(by_kind)}
+        for name, part in parts.items():
+            metrics = scorer(part, **asdict(options))
+            metrics["missing"] = sum(c.missing for c in part)
+            results.setdefault(dataset, {})[name] = metrics
     return {"results": results, "unsupported_tasks": dict(sorted(unsupported.items()))}
 
 
