@@ -196,21 +196,29 @@ class MaskRef:
 
 @dataclass
 class QAPair:
-    """A question with its answer; ``qtype`` is the source's question type (``"count"``, ``"presence"``...)."""
+    """A question with its answer; ``qtype`` is the source's question type (``"count"``, ``"presence"``...).
+
+    ``id`` is the source's question id when it has one (RSVQA); tasks use it to keep record ids stable.
+    """
 
     question: str
     answer: str
     qtype: str | None = None
+    id: str | None = None
 
 
 @dataclass
 class RefExpr:
-    """A referring expression and the box of the object it refers to (``hbox`` and optionally ``qbox``)."""
+    """A referring expression and the box of the object it refers to (``hbox`` and optionally ``qbox``).
+
+    ``id`` is the source's identifier of the expression when it has one (DIOR-RSVG: the global object index).
+    """
 
     expression: str
     hbox: list[float]
     label: str | None = None
     qbox: list[float] | None = None
+    id: str | None = None
 
     def __post_init__(self) -> None:
         self.hbox = _r(self.hbox)  # type: ignore[assignment]

@@ -7,6 +7,7 @@ Checks, in order, for every record of every ``*.jsonl`` under a path:
 3. placeholders: ``<image>`` count over all turns equals ``len(images)`` (``<video>`` likewise), as LLaMA-Factory
    requires;
 4. images: each file exists (relative to the JSONL's folder), opens, and has the size recorded in ``meta.images``;
+   each video file exists;
 5. coordinates: every annotation geometry lies inside its image (0.5 px tolerance);
 6. geometry: oriented boxes are non-degenerate and simple, polygons valid;
 7. answer: the assistant's text parses back, with the record's render style, into the stored ``meta.target``
@@ -121,6 +122,10 @@ class Validator:
         n_vid = sum(m.content.count(VIDEO_PLACEHOLDER) for m in rec.messages)
         if n_vid != len(rec.videos):
             yield "messages", f"{n_vid} {VIDEO_PLACEHOLDER} placeholder(s) but {len(rec.videos)} video(s)"
+        if self.check_images:
+            for i, rel in enumerate(rec.videos):
+                if not (base / rel).is_file():
+                    yield f"videos[{i}]", f"video file is missing ({rel})"
         metas = rec.meta.get("images", [])
         sizes: list[tuple[int, int]] = []
         for i, rel in enumerate(rec.images):
