@@ -84,8 +84,11 @@ MediaKind = Literal["image", "frames", "video"]
 
 
 def media_kind(sample: Sample) -> MediaKind:
-    """What the model is shown: ``"video"`` (a ``<video>``), ``"frames"`` (key frames of one video, in time order,
-    marked by ``meta.extra["keyframes"]``) or ``"image"`` (one image or a before/after pair). Prompts name it."""
+    """What the model is shown, so that prompts can name it.
+
+    ``"video"`` (a ``<video>``), ``"frames"`` (key frames of one video, in time order, marked by
+    ``meta.extra["keyframes"]``) or ``"image"`` (one image or a before/after pair).
+    """
     if sample.videos:
         return "video"
     if sample.meta.extra.get("keyframes"):

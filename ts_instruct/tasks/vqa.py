@@ -25,9 +25,8 @@ def vqa(sample: Sample, ctx: TaskContext) -> Iterator[TaskOutput]:
         if not qa.question.strip() or not qa.answer.strip():
             continue
         qid = qa.id if qa.id is not None else str(i)
-        prompt = choose(
-            "vqa", seed=ctx.seed, key=f"{sample.meta.split}/{sample.key}/{qid}", question=escape_placeholders(qa.question)
-        )
+        key = f"{sample.meta.split}/{sample.key}/{qid}"
+        prompt = choose("vqa", seed=ctx.seed, key=key, question=escape_placeholders(qa.question))
         yield TaskOutput(
             task="vqa",
             prompt=prompt,
