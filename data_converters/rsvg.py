@@ -189,7 +189,7 @@ class RSVG(Converter):
         sid = self.split_ids(split)
         if unit in sid.bad:
             line, reason = sid.bad[unit]
-            yield Skip(sid.file, reason, line=line)
+            yield Skip(sid.file, reason, line=line, kept=True)  # one expression lost, the images are converted
             return
         objects = self.object_index()
         xml = self.root / unit

@@ -223,13 +223,19 @@ class KarpathyCaptionConverter(Converter):
                 key=key,
                 kept=True,
             )
+        if not entry.captions:
+            reasons = sorted({r for _, r in entry.dropped})
+            yield Skip(
+                where,
+                f"images[{entry.position}] ({unit!r}) has no usable caption: all "
+                f"{len(entry.dropped)} sentences were dropped ({'; '.join(reasons)})",
+                key=key,
+            )
+            return
         for j, reason in entry.dropped:
             yield Skip(
                 where, f"images[{entry.position}].sentences[{j}] of {unit!r} {reason}; dropped", key=key, kept=True
             )
-        if not entry.captions:
-            yield Skip(where, f"images[{entry.position}] ({unit!r}) has no caption left", key=key)
-            return
         try:
             path = self.inside_root(self.image_dir(), unit, where=where)
             pixels = read_rgb(path)

@@ -266,7 +266,8 @@ class RSVQAConverter(Converter):
         idx = self.index(split)
         if unit in idx.bad:
             file, reason = idx.bad[unit]
-            yield Skip(file, reason)
+            # an unreadable question or answer loses one question, an unreadable image entry an image
+            yield Skip(file, reason, kept=not unit.startswith("#images"))
             return
         img_id = int(unit)
         questions = sorted(idx.questions.get(img_id, []))
