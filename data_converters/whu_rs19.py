@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from data_converters.base import safe_key
 from data_converters.families.classification import ClassificationFolderConverter
 
 
@@ -25,6 +26,7 @@ class WHURS19(ClassificationFolderConverter):
         * folder spelling varies between copies (``Airport`` vs ``airport``, ``footballField``, ``railwayStation``);
           folders are matched case-insensitively, and the camel-case ones through :attr:`class_aliases`
           (``footballfield`` → ``football_field``, ``railwaystation`` → ``railway_station``)
+        * sample keys are ``<class>__<file stem>`` (``park__parking_03``): a file name alone may name another class
 
     On disk::
 
@@ -67,6 +69,11 @@ class WHURS19(ClassificationFolderConverter):
         "meadow", "mountain", "park", "parking", "pond", "port", "railway_station", "residential", "river", "viaduct",
     )  # fmt: skip
     class_aliases: ClassVar[dict[str, str]] = {"footballfield": "football_field", "railwaystation": "railway_station"}
+
+    def sample_key(self, unit: str) -> str:
+        """``<canonical class>__<file stem>``: file names do not always carry their class (``Park/parking_03``)."""
+        path = Path(unit)
+        return safe_key(f"{self.class_of(path.parent.name) or path.parent.name}/{path.stem}")
 
     def split_key(self, path: Path) -> str:
         """``<canonical class>/<lower-case file name>``: the same for every copy of the dataset."""

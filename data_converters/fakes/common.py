@@ -83,7 +83,7 @@ def save_video(path: Path, frames: Sequence[np.ndarray], fps: float = 8.0) -> Pa
 
     path.parent.mkdir(parents=True, exist_ok=True)
     h, w = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
     if not writer.isOpened():
         raise OSError(f"OpenCV cannot write {path.name} with the mp4v codec")
     try:

@@ -130,11 +130,11 @@ def _build(
             {**q, "active": True} if s == split else {"id": q["id"], "active": False}
             for q, s in zip(questions, q_split, strict=True)
         ]
-        ans = [
+        answer_items = [
             {**a, "active": a_active_override.get(j, True)} if s == split else {"id": a["id"], "active": False}
             for j, (a, s) in enumerate(zip(answers, q_split, strict=True))
         ]
-        for kind, items in (("images", imgs), ("questions", qs), ("answers", ans)):
+        for kind, items in (("images", imgs), ("questions", qs), ("answers", answer_items)):
             (root / f"{prefix}_split_{split}_{kind}.json").write_text(
                 json.dumps({kind: items}, ensure_ascii=False), encoding="utf-8"
             )

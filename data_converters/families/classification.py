@@ -42,7 +42,7 @@ def stable_split(key: str, fractions: dict[str, float], *, salt: str = "terrasen
     ``fractions`` maps split → share (summing to 1); the order of the dict fixes the cumulative bins.
 
     >>> stable_split("airplane/airplane_001.jpg", {"train": 0.6, "val": 0.2, "test": 0.2})
-    'train'
+    'val'
     """
     h = int.from_bytes(hashlib.sha256(f"{salt}\x1f{key}".encode()).digest()[:8], "big") / 2**64
     acc = 0.0
@@ -83,6 +83,10 @@ class ClassificationFolderConverter(Converter):
     def split_key(self, path: Path) -> str:
         """What :func:`stable_split` hashes for an image (default: its path relative to the root)."""
         return self.rel(path)
+
+    def sample_key(self, unit: str) -> str:
+        """The sample key of an image (default: its file stem, unique when names carry their class)."""
+        return safe_key(Path(unit).stem)
 
     def image_dir(self) -> Path:
         """The folder holding the class folders."""
@@ -130,13 +134,13 @@ class ClassificationFolderConverter(Converter):
         try:
             pixels = read_rgb(path)
         except InvalidImageError as e:
-            yield Skip(unit, e.reason, key=safe_key(Path(unit).stem))
+            yield Skip(unit, e.reason, key=self.sample_key(unit))
             return
         h, w = pixels.shape[:2]
         # JPEG/PNG sources are copied unchanged by the writer; others (TIFF) are re-encoded from these pixels
         keep = None if path.suffix.lower() in (".jpg", ".jpeg", ".png") else pixels
         yield Sample(
-            key=safe_key(Path(unit).stem),
+            key=self.sample_key(unit),
             images=[ImageRef(source=unit, width=w, height=h, source_size=(w, h), pixels=keep)],
             annotations=Annotations(scene=label, classes=list(self.classes)),
             meta=SampleMeta(dataset=self.name, split=split, version=self.version, license=self.license),

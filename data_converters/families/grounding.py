@@ -18,7 +18,7 @@ BOX_TOLERANCE = 2.0
 def normalise_expression(text: str | None) -> str:
     r"""Single spaces, no surrounding blanks; ``""`` when there is no text.
 
-    >>> normalise_expression("  the  vehicle on the\\nleft ")
+    >>> normalise_expression("  the  vehicle on the\nleft ")
     'the vehicle on the left'
     """
     return " ".join(str(text or "").split())

@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ts_instruct.sample import Sample
-from ts_instruct.tasks.base import TaskContext, TaskOutput, media_kind
+from ts_instruct.tasks.base import TaskContext, TaskOutput, escape_placeholders, media_kind
 from ts_instruct.templates import choose
 
 
 def caption(sample: Sample, ctx: TaskContext) -> Iterator[TaskOutput]:
     """One record per sample: a describe-it prompt for the sample's medium, one reference caption as the answer.
 
-    Target: ``{"type": "text", "value": <the chosen caption>, "references": <number of reference captions>}``.
+    Target: ``{"type": "text", "value": <the chosen caption>, "references": <number of reference captions>}``; a
+    literal ``<image>``/``<video>`` in the caption is written ``<img>``/``<vid>`` (:func:`escape_placeholders`).
     """
     refs = [c for c in sample.annotations.captions if c.strip()]
     if not refs:
@@ -25,7 +26,8 @@ def caption(sample: Sample, ctx: TaskContext) -> Iterator[TaskOutput]:
     kind = media_kind(sample)
     pool = "caption" if kind == "image" else f"caption_{kind}"
     fields: dict[str, object] = {"n": len(sample.images)} if kind == "frames" else {}
-    answer = ctx.rng(sample, "caption").choice(refs)
+    # a literal "<image>" in a caption would count as a placeholder for LLaMA-Factory: neutralise it
+    answer = escape_placeholders(ctx.rng(sample, "caption").choice(refs))
     yield TaskOutput(
         task="caption",
         prompt=choose(pool, seed=ctx.seed, key=f"{sample.meta.split}/{sample.key}", **fields),

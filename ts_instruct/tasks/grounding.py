@@ -56,11 +56,12 @@ def describe_box(sample: Sample, ctx: TaskContext) -> Iterator[TaskOutput]:
         frame = ctx.style.frame(image.width, image.height)
         box = ctx.style.render_inline(RenderItem("hbox", tuple(ref.hbox)), frame)
         prompt = choose("describe_box", seed=ctx.seed, key=f"{sample.meta.split}/{sample.key}/{rid}", box=box)
+        answer = escape_placeholders(ref.expression)
         yield TaskOutput(
             task="describe_box",
             prompt=prompt,
-            answer=ref.expression,
-            target={"type": "text", "value": ref.expression},
+            answer=answer,
+            target={"type": "text", "value": answer},
             suffix=f"/r{rid}",
             annotations=ann,
         )

@@ -27,11 +27,12 @@ def vqa(sample: Sample, ctx: TaskContext) -> Iterator[TaskOutput]:
         qid = qa.id if qa.id is not None else str(i)
         key = f"{sample.meta.split}/{sample.key}/{qid}"
         prompt = choose("vqa", seed=ctx.seed, key=key, question=escape_placeholders(qa.question))
+        answer = escape_placeholders(qa.answer)
         yield TaskOutput(
             task="vqa",
             prompt=prompt,
-            answer=qa.answer,
-            target={"type": "text", "value": qa.answer, "qtype": qa.qtype},
+            answer=answer,
+            target={"type": "text", "value": answer, "qtype": qa.qtype},
             suffix=f"/q{qid}",
             annotations={**base, "qa": [asdict(qa)]},
         )
