@@ -337,6 +337,10 @@ class Sample:
 
     ``key`` is stable and unique within (dataset, split): derived from source file names (and the tile window),
     never from enumeration order, so records keep their ids when files are added or workers change.
+
+    ``videos`` holds video files (``<video>`` records, CapERA): paths relative to the raw root as the converter
+    yields them, replaced by the emitted paths (``videos/<split>/<key>.<ext>``) when the writer copies them. A video
+    sample may have no image at all.
     """
 
     key: str

@@ -145,6 +145,8 @@ class Validator:
             yield from _check_geometry(rec.annotations, sizes[-1])
             if self.check_answers:
                 yield from _check_answer(rec, sizes[-1])
+        elif self.check_answers:
+            yield from _check_answer(rec, None)  # a video record: text targets are still checked
 
     def _size(self, path: Path) -> tuple[int, int] | str:
         if path not in self._image_sizes:
@@ -206,13 +208,16 @@ def _check_geometry(ann: dict[str, Any], size: tuple[int, int]) -> Iterator[tupl
                 yield f"annotations.{name}[{i}]", "polygon is invalid (fewer than 3 points, self-intersecting or empty)"
 
 
-def _check_answer(rec: Record, size: tuple[int, int]) -> Iterator[tuple[str, str]]:
+def _check_answer(rec: Record, size: tuple[int, int] | None) -> Iterator[tuple[str, str]]:
     target = rec.meta.get("target")
     if not target:
         return
     answer = rec.answer
     kind = target.get("type")
     if kind == "geometry":
+        if size is None:
+            yield "meta.target", "a geometry target needs an image to give its coordinates a frame"
+            return
         from ts_instruct.render import style_from_meta
 
         try:

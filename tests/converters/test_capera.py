@@ -1,3 +1,4 @@
+import json
 import shutil
 
 import pytest
@@ -156,3 +157,16 @@ def test_missing_root_says_how_to_fix(tmp_path):
 def test_golden_first_record(converted):
     out, _, _ = converted
     check_golden(NAME, read_jsonl(out, "train-*.jsonl")[0])
+
+
+def test_validator_checks_the_text_target_of_video_records(converted, tmp_path):
+    out, _, _ = converted
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    shard = copy / "train-00000.jsonl"
+    lines = shard.read_text(encoding="utf-8").splitlines()
+    rec = json.loads(lines[0])
+    rec["messages"][1]["content"] = "Something else entirely."
+    shard.write_text("\n".join([json.dumps(rec, ensure_ascii=False), *lines[1:]]) + "\n", encoding="utf-8")
+    _, issues = validate_path(copy)
+    assert [(i.line, i.field) for i in issues] == [(1, "answer")]
