@@ -10,7 +10,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from data_converters.fakes import capera, nwpu_resisc45, rsicd, rsitmd, rsvg, rsvqa, sydney, sydney_captions, whu_rs19
+from data_converters.fakes import (
+    capera,
+    cdd,
+    hi_ucd,
+    levir_cd,
+    lim_cd,
+    nwpu_resisc45,
+    rsicd,
+    rsitmd,
+    rsvg,
+    rsvqa,
+    second,
+    sydney,
+    sydney_captions,
+    whu_rs19,
+)
 from ts_instruct.errors import UnknownConverterError
 
 FakeMaker = Callable[..., dict[str, Any]]
@@ -26,6 +41,11 @@ FAKES: dict[str, FakeMaker] = {
     "rsvqa_hr": rsvqa.make_fake_hr,
     "rsvqa_lr": rsvqa.make_fake_lr,
     "rsvg": rsvg.make_fake,
+    "levir_cd": levir_cd.make_fake,
+    "cdd": cdd.make_fake,
+    "lim_cd": lim_cd.make_fake,
+    "second": second.make_fake,
+    "hi_ucd": hi_ucd.make_fake,
 }
 
 

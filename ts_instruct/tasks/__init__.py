@@ -13,6 +13,14 @@ from ts_instruct.record import Record
 from ts_instruct.sample import Family, Sample
 from ts_instruct.tasks.base import TaskContext, TaskFn, TaskOptions, TaskOutput, escape_placeholders, to_record
 from ts_instruct.tasks.captioning import caption
+from ts_instruct.tasks.change import (
+    change_caption,
+    change_count,
+    change_exists,
+    change_fraction,
+    change_regions,
+    change_semantic,
+)
 from ts_instruct.tasks.classification import scene_choice, scene_open
 from ts_instruct.tasks.grounding import describe_box, ground
 from ts_instruct.tasks.vqa import vqa
@@ -24,6 +32,12 @@ TASKS: dict[str, TaskFn] = {
     "vqa": vqa,
     "ground": ground,
     "describe_box": describe_box,
+    "change_exists": change_exists,
+    "change_regions": change_regions,
+    "change_semantic": change_semantic,
+    "change_fraction": change_fraction,
+    "change_count": change_count,
+    "change_caption": change_caption,
 }
 
 FAMILY_TASKS: dict[Family, tuple[str, ...]] = {
@@ -32,6 +46,14 @@ FAMILY_TASKS: dict[Family, tuple[str, ...]] = {
     "vqa": ("vqa",),
     "grounding": ("ground", "describe_box"),
     "video": ("caption", "scene_open", "scene_choice"),
+    "change": (
+        "change_exists",
+        "change_regions",
+        "change_semantic",
+        "change_fraction",
+        "change_count",
+        "change_caption",
+    ),
 }
 
 __all__ = [
