@@ -12,6 +12,7 @@ from ts_instruct.errors import ConfigError
 from ts_instruct.record import Record
 from ts_instruct.sample import Family, Sample
 from ts_instruct.tasks.base import TaskContext, TaskFn, TaskOptions, TaskOutput, escape_placeholders, to_record
+from ts_instruct.tasks.captioning import caption
 from ts_instruct.tasks.change import (
     change_caption,
     change_count,
@@ -21,10 +22,16 @@ from ts_instruct.tasks.change import (
     change_semantic,
 )
 from ts_instruct.tasks.classification import scene_choice, scene_open
+from ts_instruct.tasks.grounding import describe_box, ground
+from ts_instruct.tasks.vqa import vqa
 
 TASKS: dict[str, TaskFn] = {
     "scene_open": scene_open,
     "scene_choice": scene_choice,
+    "caption": caption,
+    "vqa": vqa,
+    "ground": ground,
+    "describe_box": describe_box,
     "change_exists": change_exists,
     "change_regions": change_regions,
     "change_semantic": change_semantic,
@@ -35,6 +42,10 @@ TASKS: dict[str, TaskFn] = {
 
 FAMILY_TASKS: dict[Family, tuple[str, ...]] = {
     "classification": ("scene_open", "scene_choice"),
+    "caption": ("caption",),
+    "vqa": ("vqa",),
+    "grounding": ("ground", "describe_box"),
+    "video": ("caption", "scene_open", "scene_choice"),
     "change": (
         "change_exists",
         "change_regions",
