@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
-from ts_instruct.errors import ConfigError, DatasetNotFoundError, InvalidAnnotationError
+from ts_instruct.errors import ConfigError, DatasetNotFoundError, InvalidAnnotationError, InvalidImageError
 from ts_instruct.sample import Family, Sample, Skip
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -88,9 +88,22 @@ class Converter(ABC):
     def read(self, split: str, unit: str) -> Iterator[Sample | Skip]:
         """Convert one unit into samples (and skip reports). Must not raise for bad input: yield a Skip."""
 
+    def list_problems(self, split: str) -> Iterator[Skip]:
+        """Problems found while listing a split's units that no unit can report (default: none).
+
+        A split list naming an image that does not exist, or a list line that is not a file name, belongs to no
+        unit; a converter reports it here (file and line) and the pipeline adds it to the split's skips once.
+        Must not raise for bad input, and must depend on nothing but the split.
+        """
+        return iter(())
+
     # -- shared behaviour ---------------------------------------------------------------------------------------
     def available_splits(self) -> list[str]:
-        """Splits whose files exist under :attr:`root` (default: those with at least one unit)."""
+        """Splits whose files exist under :attr:`root` (default: those with at least one unit).
+
+        A split whose listing fails on a broken file (an index JSON that does not parse) is available: the
+        conversion reports the failure for that split instead of leaving it out silently.
+        """
         out = []
         for split in self.splits:
             try:
@@ -98,6 +111,8 @@ class Converter(ABC):
                     out.append(split)
             except DatasetNotFoundError:
                 continue
+            except (InvalidAnnotationError, InvalidImageError):
+                out.append(split)
         return out
 
     def check_split(self, split: str) -> None:

@@ -13,7 +13,7 @@ from data_converters.families.change import (
     PairFiles,
     binary_change,
     existing_dirs,
-    list_images,
+    pair_names,
 )
 from ts_instruct.errors import DatasetNotFoundError, InvalidImageError
 
@@ -82,10 +82,10 @@ class CDD(ChangePairConverter):
         raise DatasetNotFoundError(self.name, self.root, f"'{sub}/{split}/A/' (version {self.version!r})")
 
     def units(self, split: str) -> Sequence[str]:
-        """Relative paths of the split's earlier (``A``) images, sorted."""
+        """Relative paths of the split's earlier (``A``) images, sorted (also where only the ``B`` image exists)."""
         self.check_split(split)
         folder = self._split_dir(split)
-        files = list_images(folder / "A", self.image_extensions)
+        files = [folder / "A" / n for n in pair_names([folder / "A", folder / "B"], self.image_extensions)]
         if not files:
             raise DatasetNotFoundError(self.name, self.root, f"images in {self.rel(folder / 'A')!r}")
         return [self.rel(p) for p in files]

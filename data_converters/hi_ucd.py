@@ -96,13 +96,34 @@ class HiUCD(ChangePairConverter):
         )
 
     def units(self, split: str) -> Sequence[str]:
-        """Relative paths of the split's ``mask_merge`` files, sorted."""
+        """Relative paths of the split's ``mask_merge`` files, sorted.
+
+        A pair of images under ``image/<year1>`` and ``image/<year2>`` whose label is missing from an existing
+        ``mask_merge/<year1>_<year2>/`` folder is listed by its would-be label path, so that it is reported as
+        missing its label instead of disappearing.
+        """
         self.check_split(split)
         folder = self._split_dir(split) / "mask_merge"
-        files = sorted(p for p in folder.rglob("*.png") if p.is_file())
+        files = sorted({p for p in folder.rglob("*.png") if p.is_file()} | self._unlabelled_pairs(folder))
         if not files:
             raise DatasetNotFoundError(self.name, self.root, f"PNG labels under {self.rel(folder)!r}")
         return [self.rel(p) for p in files]
+
+    def _unlabelled_pairs(self, mask_dir: Path) -> set[Path]:
+        """Label paths of image pairs present in both years of a ``mask_merge/<y1>_<y2>`` folder but not labelled."""
+        out: set[Path] = set()
+        for years in sorted(d for d in mask_dir.iterdir() if d.is_dir()) if mask_dir.is_dir() else []:
+            m = _YEAR_PAIR.match(years.name)
+            if not m:
+                continue
+            first, second = (mask_dir.parent / "image" / y for y in (m.group(1), m.group(2)))
+            for img in first.rglob("*") if first.is_dir() else []:
+                under = img.relative_to(first)
+                if img.suffix.lower() in self.image_extensions and (second / under).is_file():
+                    label = years / under.with_suffix(".png")
+                    if not label.is_file():
+                        out.add(label)
+        return out
 
     def pair(self, split: str, unit: str) -> PairFiles:
         """``<split>/mask_merge/<y1>_<y2>/<sub>/<name>`` → ``<split>/image/<y1>/<sub>/<name>`` and ``.../<y2>/...``.

@@ -13,7 +13,7 @@ from data_converters.families.change import (
     PairFiles,
     binary_change,
     existing_dirs,
-    list_images,
+    pair_names,
 )
 from ts_instruct.errors import DatasetNotFoundError
 
@@ -77,13 +77,15 @@ class LEVIRCD(ChangePairConverter):
     def _a_files(self, split: str) -> list[Path]:
         for base in existing_dirs(self.root, self.base_dirs):
             if (base / split / "A").is_dir():
-                return list_images(base / split / "A", self.extensions)
+                folder = base / split
+                return [folder / "A" / n for n in pair_names([folder / "A", folder / "B"], self.extensions)]
             if (base / "A").is_dir():
-                return [p for p in list_images(base / "A", self.extensions) if p.name.startswith(f"{split}_")]
+                names = pair_names([base / "A", base / "B"], self.extensions)
+                return [base / "A" / n for n in names if n.startswith(f"{split}_")]
         raise DatasetNotFoundError(self.name, self.root, f"'{split}/A/*.png' or 'A/{split}_*.png'")
 
     def units(self, split: str) -> Sequence[str]:
-        """Relative paths of the split's earlier (``A``) images, sorted."""
+        """Relative paths of the split's earlier (``A``) images, sorted (also where only the ``B`` image exists)."""
         self.check_split(split)
         files = self._a_files(split)
         if not files:

@@ -16,7 +16,7 @@ from data_converters.families.change import (
     ChangePairConverter,
     PairFiles,
     existing_dirs,
-    list_images,
+    pair_names,
 )
 from ts_instruct.errors import DatasetNotFoundError
 from ts_instruct.sample import MaskRef
@@ -107,10 +107,10 @@ class LIMCD(ChangePairConverter):
         raise DatasetNotFoundError(self.name, self.root, "'images/<split>/A/' (optionally under 'Levir-MCI-dataset/')")
 
     def units(self, split: str) -> Sequence[str]:
-        """Relative paths of the split's earlier (``A``) images, sorted."""
+        """Relative paths of the split's earlier (``A``) images, sorted (also where only the ``B`` image exists)."""
         self.check_split(split)
         folder = self._base() / "images" / split / "A"
-        files = list_images(folder, (".png",))
+        files = [folder / n for n in pair_names([folder, folder.parent / "B"], (".png",))]
         if not files:
             raise DatasetNotFoundError(self.name, self.root, f"PNG images in {self.rel(folder)!r}")
         return [self.rel(p) for p in files]

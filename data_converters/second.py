@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import ClassVar
 
@@ -16,11 +16,11 @@ from data_converters.families.change import (
     ChangePairConverter,
     PairFiles,
     existing_dirs,
-    list_images,
+    pair_names,
 )
 from data_converters.families.classification import stable_split
 from ts_instruct.errors import DatasetNotFoundError
-from ts_instruct.sample import MaskRef
+from ts_instruct.sample import MaskRef, Skip
 
 
 def palette_to_ids(rgb: NDArray[np.uint8], palette: dict[int, tuple[int, int, int]]) -> NDArray[np.uint8]:
@@ -127,8 +127,12 @@ class SECOND(ChangePairConverter):
                 return base
         raise DatasetNotFoundError(self.name, self.root, "'SECOND_train_set/im1/' (or 'im1/' or 'train/im1/')")
 
-    def _split_list(self, base: Path, split: str) -> set[str] | None:
-        """File names listed for ``split`` by Bi-SRNet-style lists, or ``None`` when there are no lists."""
+    def _split_list(self, base: Path, split: str) -> tuple[Path | None, list[tuple[int, str]]] | None:
+        """The list file of ``split`` and its ``(line, file name)`` entries, or ``None`` when there are no lists.
+
+        Bi-SRNet-style lists (``train_list.txt``, ``val_list.txt``) hold one file name per line; a split without a
+        list file while others have one gets ``(None, [])``.
+        """
         found = False
         for folder in dict.fromkeys((base, self.root)):
             for s in self.splits:
@@ -136,28 +140,46 @@ class SECOND(ChangePairConverter):
                     found = True
             path = folder / f"{split}_list.txt"
             if path.is_file():
-                lines = path.read_text(encoding="utf-8").split()
-                return {PurePosixPath(line.replace("\\", "/")).name for line in lines}
-        return set() if found else None
+                lines = path.read_text(encoding="utf-8").splitlines()
+                names = [(i, line.strip().replace("\\", "/")) for i, line in enumerate(lines, 1)]
+                return path, [(i, PurePosixPath(n).name) for i, n in names if n]
+        return (None, []) if found else None
 
     def units(self, split: str) -> Sequence[str]:
-        """Relative paths of the split's earlier (``im1``) images, sorted."""
+        """Relative paths of the split's earlier (``im1``) images, sorted (also where only ``im2`` holds the pair)."""
         self.check_split(split)
         base = self._base()
         if (base / split / "im1").is_dir():
-            files = list_images(base / split / "im1", (".png",))
+            folder = base / split
+            files = [folder / "im1" / n for n in pair_names([folder / "im1", folder / "im2"], (".png",))]
         elif (base / "im1").is_dir():
-            files = list_images(base / "im1", (".png",))
-            members = self._split_list(base, split)
-            if members is None:
-                files = [p for p in files if stable_split(p.name, self.split_fractions, salt=self.split_salt) == split]
+            names = pair_names([base / "im1", base / "im2"], (".png",))
+            listed = self._split_list(base, split)
+            if listed is None:
+                names = [n for n in names if stable_split(n, self.split_fractions, salt=self.split_salt) == split]
             else:
-                files = [p for p in files if p.name in members]
+                members = {name for _, name in listed[1]}
+                names = [n for n in names if n in members]
+            files = [base / "im1" / n for n in names]
         else:
             files = []
         if not files:
             raise DatasetNotFoundError(self.name, self.root, f"'{split}' pairs under {self.rel(base)!r}")
         return [self.rel(p) for p in files]
+
+    def list_problems(self, split: str) -> Iterator[Skip]:
+        """List lines naming a pair that neither ``im1/`` nor ``im2/`` holds (the entry is ignored)."""
+        base = self._base()
+        if (base / split / "im1").is_dir() or not (base / "im1").is_dir():
+            return
+        listed = self._split_list(base, split)
+        if listed is None or listed[0] is None:
+            return
+        path, entries = listed
+        present = set(pair_names([base / "im1", base / "im2"], (".png",)))
+        for line, name in entries:
+            if name not in present:
+                yield Skip(self.rel(path), f"list entry {name!r} names no pair in im1/ or im2/; ignored", line=line)
 
     def pair(self, split: str, unit: str) -> PairFiles:
         """``.../im1/<name>`` → ``im2/<name>``, ``label1/<name>`` and ``label2/<name>``."""

@@ -88,3 +88,27 @@ class StrictModeError(TerraSenseError):
 
 class InvalidVideoError(InvalidImageError):
     """A video is missing, truncated or cannot be decoded (a subclass of InvalidImageError: both are media)."""
+
+
+class OutputError(TerraSenseError):
+    """The output folder cannot be written: read-only, full disk, quota exceeded, or no permission.
+
+    A conversion stops on the first such error (skipping every remaining sample would only hide it); run the same
+    command again once the cause is fixed and it resumes where it stopped.
+
+    Args:
+        path: the file or folder that could not be written.
+        reason: the system's reason (``No space left on device``).
+    """
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(
+            f"cannot write {self.path}: {reason}; free space or choose a writable --out, then run the same command "
+            "again (it resumes where it stopped)"
+        )
+
+    def __reduce__(self) -> tuple[type[OutputError], tuple[str, str]]:
+        # worker processes send errors to the parent by pickling; the default would call __init__ with the message
+        return type(self), (self.path, self.reason)

@@ -10,18 +10,28 @@ one scene's tiles, one pair). Nothing holds the whole dataset.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import multiprocessing as mp
 import sys
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from data_converters.base import Converter
-from ts_instruct.errors import ConfigError, InvalidImageError, StrictModeError, TerraSenseError
+from ts_instruct.errors import (
+    ConfigError,
+    DatasetNotFoundError,
+    InvalidAnnotationError,
+    InvalidImageError,
+    OutputError,
+    StrictModeError,
+    TerraSenseError,
+)
 from ts_instruct.imageio import ImageMode, place_file, read_rgb, write_jpeg, write_png
 from ts_instruct.io import ShardWriter, SplitState, StateStore, shard_prefix, write_report
 from ts_instruct.render import RenderStyle, get_style
@@ -110,7 +120,12 @@ class _UnitProcessor:
                     continue
                 try:
                     self._emit(item, split)
-                except (TerraSenseError, OSError, ValueError) as e:
+                except OSError as e:
+                    if is_output_failure(e, self.dataset_dir):
+                        raise OutputError(e.filename or self.dataset_dir, e.strerror or str(e)) from e
+                    result.skips.append(Skip(unit, f"cannot write sample: {e}", key=item.key).to_dict())
+                    continue
+                except (TerraSenseError, ValueError) as e:
                     result.skips.append(Skip(unit, f"cannot write sample: {e}", key=item.key).to_dict())
                     continue
                 lines = []
@@ -118,6 +133,8 @@ class _UnitProcessor:
                     lines.append(rec.to_json())
                     result.tasks[rec.task] += 1
                 result.samples.append(lines)
+        except OutputError:
+            raise
         except (TerraSenseError, OSError, ValueError) as e:
             result.skips.append(Skip(unit, f"unit failed: {e}").to_dict())
         return result
@@ -181,6 +198,54 @@ class _UnitProcessor:
                 m.pixels = None
 
 
+#: errors that say the output cannot be written, whichever file is concerned
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
+
+
+def is_output_failure(error: OSError, dataset_dir: Path) -> bool:
+    """True when ``error`` means the output cannot be written, not that one source file is unreadable.
+
+    Full disk, quota, read-only file system and too-large file always are; no permission is when the file lies
+    under ``dataset_dir``.
+    """
+    if error.errno in _OUTPUT_ERRNOS:
+        return True
+    if error.errno in (errno.EACCES, errno.EPERM) and error.filename is not None:
+        try:
+            Path(error.filename).resolve().relative_to(dataset_dir.resolve())
+        except ValueError:
+            return False
+        return True
+    return False
+
+
+@contextmanager
+def _output_guard(dataset_dir: Path) -> Iterator[None]:
+    """Turn an OSError that means "the output cannot be written" into :class:`OutputError`."""
+    try:
+        yield
+    except OSError as e:
+        if not is_output_failure(e, dataset_dir):
+            raise
+        raise OutputError(e.filename or dataset_dir, e.strerror or str(e)) from e
+
+
+def _list_units(converter: Converter, split: str) -> tuple[list[str], list[dict[str, Any]]]:
+    """The split's units and the problems found while listing them (reported once per split).
+
+    A split whose listing fails on a broken file (an index JSON that does not parse, a damaged XML the split's
+    numbering depends on) gets no units and one skip naming the file; other splits are still converted.
+    """
+    try:
+        units = list(converter.units(split))
+    except DatasetNotFoundError:
+        raise
+    except (InvalidAnnotationError, InvalidImageError) as e:
+        line = e.line if isinstance(e, InvalidAnnotationError) else None
+        return [], [Skip(e.path, f"split not converted: {e.reason}", line=line).to_dict()]
+    return units, [s.to_dict() for s in converter.list_problems(split)]
+
+
 _PROCESSOR: _UnitProcessor | None = None
 
 
@@ -232,10 +297,14 @@ def convert_dataset(converter: Converter, opts: ConvertOptions) -> dict[str, Any
     Raises:
         DatasetNotFoundError: the raw dataset is not under the converter's root.
         StrictModeError: ``opts.strict`` and a sample or line had to be skipped.
+        OutputError: the output cannot be written (read-only, full, no permission); rerunning resumes.
         ConfigError: bad options, or output of a run with other options is in the way.
     """
     dataset_dir = Path(opts.out) / dataset_dir_name(converter)
-    dataset_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        dataset_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(dataset_dir, f"cannot create the output folder ({e.strerror or e})") from e
     processor = _UnitProcessor(converter, opts, dataset_dir)
     tasks = resolve_tasks(processor.tasks)
     fp = _fingerprint(converter, opts, tasks, processor.style)
@@ -257,51 +326,20 @@ def convert_dataset(converter: Converter, opts: ConvertOptions) -> dict[str, Any
         states[prefix] = state
         if state.complete:
             continue
-        units = list(converter.units(split))
+        units, problems = _list_units(converter, split)
         if opts.shard is not None:
             i, n = opts.shard
             units = units[i * len(units) // n : (i + 1) * len(units) // n]
+            if i != 0:
+                problems = []  # listing problems belong to the split: shard 0 reports them, merging keeps the order
+        if opts.strict and problems:
+            raise StrictModeError(_strict_message(problems[0]))
+        if state.units_done == 0:  # a resumed run has them in its saved state already
+            state.skips.extend(problems)
         state.units_total = len(units)
         state.shard_size = opts.shard_size
-        _remove_stale_temporaries(dataset_dir, split)
-        writer = ShardWriter(dataset_dir, prefix, opts.shard_size, start=state.shard)
-        jobs = [(split, u) for u in units[state.units_done :]]
-        bar = _progress(opts, converter, split, len(units), state.units_done)
-        try:
-            for result in _results(processor, jobs, opts.workers):
-                if opts.strict and result.skips:
-                    s = result.skips[0]
-                    where = s["file"] + (f":{s['line']}" if s.get("line") else "")
-                    raise StrictModeError(f"{where}: {s['reason']} (--strict: no sample may be skipped)")
-                written = 0
-                for lines in result.samples:
-                    if opts.limit is not None and state.samples >= opts.limit:
-                        break
-                    writer.write(lines)
-                    state.samples += 1
-                    state.records += len(lines)
-                    written += len(lines)
-                if opts.shard is not None:
-                    state.unit_records.append(written)
-                state.skips.extend(result.skips)
-                for task, n in result.tasks.items():
-                    state.tasks[task] = state.tasks.get(task, 0) + n
-                state.units_done += 1
-                if bar is not None:
-                    bar.update(1)
-                if writer.full():
-                    writer.close_shard()
-                    state.shard = writer.index
-                    store.save(prefix, state)
-                if opts.limit is not None and state.samples >= opts.limit:
-                    break
-        finally:
-            if bar is not None:
-                bar.close()
-        writer.close_shard()
-        state.shard = writer.index
-        state.complete = True
-        store.save(prefix, state)
+        with _output_guard(dataset_dir):
+            _convert_units(processor, opts, converter, split, prefix, units, state, store, dataset_dir)
     header = {
         "dataset": converter.name,
         "version": converter.version,
@@ -316,6 +354,62 @@ def convert_dataset(converter: Converter, opts: ConvertOptions) -> dict[str, Any
         header["shard"] = list(opts.shard)
         return write_report(dataset_dir, header, states, name=f"report-shard{opts.shard[0]:03d}of{opts.shard[1]:03d}")
     return write_report(dataset_dir, header, states)
+
+
+def _strict_message(skip: dict[str, Any]) -> str:
+    where = skip["file"] + (f":{skip['line']}" if skip.get("line") else "")
+    return f"{where}: {skip['reason']} (--strict: no sample may be skipped)"
+
+
+def _convert_units(
+    processor: _UnitProcessor,
+    opts: ConvertOptions,
+    converter: Converter,
+    split: str,
+    prefix: str,
+    units: list[str],
+    state: SplitState,
+    store: StateStore,
+    dataset_dir: Path,
+) -> None:
+    """Run the split's remaining units and write their records; save the state at every closed shard."""
+    _remove_stale_temporaries(dataset_dir, split)
+    writer = ShardWriter(dataset_dir, prefix, opts.shard_size, start=state.shard)
+    jobs = [(split, u) for u in units[state.units_done :]]
+    bar = _progress(opts, converter, split, len(units), state.units_done)
+    try:
+        for result in _results(processor, jobs, opts.workers):
+            if opts.strict and result.skips:
+                raise StrictModeError(_strict_message(result.skips[0]))
+            written = 0
+            for lines in result.samples:
+                if opts.limit is not None and state.samples >= opts.limit:
+                    break
+                writer.write(lines)
+                state.samples += 1
+                state.records += len(lines)
+                written += len(lines)
+            if opts.shard is not None:
+                state.unit_records.append(written)
+            state.skips.extend(result.skips)
+            for task, n in result.tasks.items():
+                state.tasks[task] = state.tasks.get(task, 0) + n
+            state.units_done += 1
+            if bar is not None:
+                bar.update(1)
+            if writer.full():
+                writer.close_shard()
+                state.shard = writer.index
+                store.save(prefix, state)
+            if opts.limit is not None and state.samples >= opts.limit:
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+    writer.close_shard()
+    state.shard = writer.index
+    state.complete = True
+    store.save(prefix, state)
 
 
 def _remove_stale_temporaries(dataset_dir: Path, split: str) -> None:

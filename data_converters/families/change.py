@@ -210,7 +210,8 @@ class ChangePairConverter(Converter):
                 )
             labels = self.decode(files, size_a)
         except (InvalidImageError, InvalidAnnotationError) as e:
-            yield Skip(getattr(e, "path", unit), e.reason, key=files.key)
+            # readers name files by the path they opened; reports name them relative to the root
+            yield Skip(self.rel(Path(getattr(e, "path", unit))), e.reason, key=files.key)
             return
         for file, reason in [*files.problems, *labels.problems]:
             yield Skip(file, reason, key=files.key, kept=True)
@@ -329,6 +330,16 @@ def outline(mask: NDArray[np.bool_], *, min_area: float, simplify_tolerance: flo
     polys = mask_to_polygons(mask[y0:y1, x0:x1], min_area=min_area, simplify_tolerance=simplify_tolerance)
     shift = np.array([x0, y0], dtype=np.float64)
     return [Polygon(p.exterior + shift, [h + shift for h in p.holes]) for p in polys]
+
+
+def pair_names(folders: Sequence[Path], extensions: Sequence[str]) -> list[str]:
+    """Sorted file names found in any of ``folders`` (the earlier- and later-image folders of a pair layout).
+
+    Listing both folders, not only the earlier one, makes a pair whose earlier image is missing a unit of its own,
+    which :meth:`ChangePairConverter.read` then reports ("earlier (A) image is missing") instead of dropping it
+    silently.
+    """
+    return sorted({p.name for folder in folders for p in list_images(folder, extensions)})
 
 
 def list_images(folder: Path, extensions: Sequence[str]) -> list[Path]:

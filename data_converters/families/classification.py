@@ -105,15 +105,37 @@ class ClassificationFolderConverter(Converter):
             raise DatasetNotFoundError(self.name, self.root, f"class folders with images under {self.rel(base)!r}")
         return files
 
-    def _split_list(self, split: str) -> set[str] | None:
+    def _split_entries(self, split: str) -> tuple[Path | None, list[tuple[int, str]]] | None:
+        """The split's list file and its ``(line, file name)`` entries; ``None`` when the dataset has no list files.
+
+        A split without a list file while other splits have one gets ``(None, [])``.
+        """
         for rel in self.split_files.get(split, ()):
             p = self.root / rel
             if p.is_file():
-                names = p.read_text(encoding="utf-8").split()
-                return {normalise_class(Path(n).stem) for n in names}
+                lines = p.read_text(encoding="utf-8").splitlines()
+                return p, [(i, line.strip()) for i, line in enumerate(lines, 1) if line.strip()]
         if any((self.root / r).is_file() for rels in self.split_files.values() for r in rels):
-            return set()  # split files exist, but not for this split
+            return None, []  # split files exist, but not for this split
         return None
+
+    def _split_list(self, split: str) -> set[str] | None:
+        entries = self._split_entries(split)
+        if entries is None:
+            return None
+        return {normalise_class(Path(n).stem) for _, n in entries[1]}
+
+    def list_problems(self, split: str) -> Iterator[Skip]:
+        """Split-list lines naming no image found under the class folders (the entry is ignored)."""
+        entries = self._split_entries(split)
+        if entries is None or entries[0] is None:
+            return
+        path, lines = entries
+        present = {normalise_class(p.stem) for p in self._all_images()}
+        where = self.rel(self.image_dir())
+        for line, name in lines:
+            if normalise_class(Path(name).stem) not in present:
+                yield Skip(self.rel(path), f"list entry {name!r} names no image under {where!r}; ignored", line=line)
 
     def units(self, split: str) -> Sequence[str]:
         """Relative paths of the split's images, sorted."""

@@ -43,7 +43,15 @@ def test_malformed_json_names_the_file_and_line(name, fake_dataset, tmp_path):
     path = conv.json_path()
     path.write_text('{"images": [\n{"filename": "1.tif",\n "split": ', encoding="utf-8")
     with pytest.raises(InvalidAnnotationError, match=rf"{path.name}:3: not valid JSON"):
-        convert_dataset(get_converter(name)(root), ConvertOptions(out=tmp_path / "o", progress=False))
+        get_converter(name)(root).units("train")
+    # the conversion reports every split as not converted, naming the file and line, instead of raising
+    report = convert_dataset(get_converter(name)(root), ConvertOptions(out=tmp_path / "o", progress=False))
+    assert report["splits"]
+    for s in report["splits"].values():
+        assert s["samples"] == 0 and s["skipped"] == 1
+        (skip,) = s["skips"]
+        assert (skip["file"], skip["line"]) == (conv.rel(path), 3)
+        assert skip["reason"].startswith("split not converted: not valid JSON")
 
 
 @pytest.mark.parametrize("name", ["sydney_captions", "rsicd", "rsitmd"])
