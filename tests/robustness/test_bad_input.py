@@ -30,7 +30,7 @@ from data_converters.fakes import FAKES
 from ts_instruct.errors import DatasetNotFoundError
 from ts_instruct.validate import validate_path
 
-from .harness import Expect, Reference, build_reference, convert, copy_fake, naming_skips, written_samples
+from .harness import Expect, Reference, convert, copy_fake, naming_skips, written_samples
 from .mutations import MUTATIONS
 
 CONVERTERS = [c.name for c in list_converters() if c.name in FAKES]
@@ -89,18 +89,6 @@ UNREPORTED: dict[tuple[str, str], str] = {
     ("nwpu_resisc45", "path_escape"): "split-list entries are matched by file name against the images found under "
     "the root and never opened, so '../' cannot reach outside (checked: no sample comes from outside)",
 }
-
-
-@pytest.fixture(scope="session")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Reference]:
-    cache: dict[str, Reference] = {}
-
-    def get(name: str) -> Reference:
-        if name not in cache:
-            cache[name] = build_reference(name, tmp_path_factory.mktemp(f"ref_{name}"))
-        return cache[name]
-
-    return get
 
 
 def _check(ref: Reference, expect: Expect, report: dict[str, Any], out: Path, *, waive_skip: str | None) -> None:
