@@ -7,29 +7,41 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from data_converters.fakes import make_fake
 
 from .test_pipeline import tree_bytes
 
+#: converter → (fake size arguments, split): enough units that the third shard of 20 records closes well before the end
+CASES = {
+    "nwpu_resisc45": ({"per_class": 300}, "train"),  # 400 train images, 2 records each → 40 shards
+    "levir_cd": ({"scale": 40}, "train"),  # 120 train pairs, 4 records each → 24 shards
+}
 
-def _cmd(root: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "ts_instruct.cli", "convert", "nwpu_resisc45", "--root", str(root), "--out",
-            str(out), "--shard-size", "20", "--split", "train", "--no-progress"]  # fmt: skip
+
+def _cmd(name: str, root: Path, out: Path, split: str) -> list[str]:
+    return [sys.executable, "-m", "ts_instruct.cli", "convert", name, "--root", str(root), "--out", str(out),
+            "--shard-size", "20", "--split", split, "--no-progress"]  # fmt: skip
 
 
-def test_sigkill_then_resume_gives_identical_output(tmp_path):
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_sigkill_then_resume_gives_identical_output(name, tmp_path):
+    kwargs, split = CASES[name]
     root = tmp_path / "raw"
-    make_fake("nwpu_resisc45", root, per_class=300)  # 1200 images, 400 in train → 40 shards of 20 records
-    subprocess.run(_cmd(root, tmp_path / "ref"), check=True, capture_output=True)
+    make_fake(name, root, **kwargs)
+    subprocess.run(_cmd(name, root, tmp_path / "ref", split), check=True, capture_output=True)
 
-    proc = subprocess.Popen(_cmd(root, tmp_path / "run"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    third = tmp_path / "run" / "nwpu_resisc45" / "train-00002.jsonl"
+    proc = subprocess.Popen(
+        _cmd(name, root, tmp_path / "run", split), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    third = tmp_path / "run" / name / f"{split}-00002.jsonl"
     deadline = time.monotonic() + 120
     while not third.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
     os.kill(proc.pid, signal.SIGKILL)
     assert proc.wait() == -signal.SIGKILL, "the conversion finished before it could be killed; enlarge the fake"
-    assert not (tmp_path / "run" / "nwpu_resisc45" / "report.json").exists()
+    assert not (tmp_path / "run" / name / "report.json").exists()
 
-    subprocess.run(_cmd(root, tmp_path / "run"), check=True, capture_output=True)
+    subprocess.run(_cmd(name, root, tmp_path / "run", split), check=True, capture_output=True)
     assert tree_bytes(tmp_path / "run") == tree_bytes(tmp_path / "ref")

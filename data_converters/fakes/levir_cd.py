@@ -35,12 +35,15 @@ ROOF = (196, 92, 70)
 Pair = tuple[NDArray[np.uint8], NDArray[np.uint8], NDArray[np.uint8]]
 
 
-def make_pairs(seed: int = 0) -> dict[str, Pair]:
-    """Every pair as ``name → (A, B, label)``: RGB uint8 images and a 0/255 (H, W) label, before any quirk."""
+def make_pairs(seed: int = 0, scale: int = 1) -> dict[str, Pair]:
+    """Every pair as ``name → (A, B, label)``: RGB uint8 images and a 0/255 (H, W) label, before any quirk.
+
+    ``scale`` multiplies the number of pairs of every split (the quirky pairs stay those of scale 1).
+    """
     rng = np.random.default_rng(seed)
     out: dict[str, Pair] = {}
     for split, n in PAIRS.items():
-        for i in range(1, n + 1):
+        for i in range(1, n * scale + 1):
             name = f"{split}_{i}"
             before, after = pair_images(rng, SIZE, SIZE)
             label = np.zeros((SIZE, SIZE), np.uint8)
@@ -55,13 +58,17 @@ def make_pairs(seed: int = 0) -> dict[str, Pair]:
     return out
 
 
-def make_fake(root: Path, *, seed: int = 0, layout: Literal["flat", "split"] = "flat") -> dict[str, Any]:
+def make_fake(
+    root: Path, *, seed: int = 0, layout: Literal["flat", "split"] = "flat", scale: int = 1
+) -> dict[str, Any]:
     """Write the fake dataset under ``root`` and return what a correct conversion must find.
 
     Args:
         root: output folder.
         seed: seed of every random choice.
         layout: ``"flat"`` (``A/train_1.png``) or ``"split"`` (``train/A/train_1.png``).
+        scale: multiplies the number of pairs of every split (benchmarks, kill/resume tests); the quirks stay on the
+            pairs named above, the extra pairs are ordinary.
 
     Returns:
         ``units`` (pairs per split), ``samples`` (pairs that convert), ``skipped`` (split → files reported),
@@ -72,7 +79,7 @@ def make_fake(root: Path, *, seed: int = 0, layout: Literal["flat", "split"] = "
     root = Path(root)
     regions: dict[str, int] = {}
     skipped: dict[str, list[str]] = {s: [] for s in PAIRS}
-    for name, (before, after, label) in make_pairs(seed).items():
+    for name, (before, after, label) in make_pairs(seed, scale).items():
         split = name.split("_")[0]
         prefix = f"{split}/" if layout == "split" else ""
         base = root / prefix
@@ -89,8 +96,8 @@ def make_fake(root: Path, *, seed: int = 0, layout: Literal["flat", "split"] = "
         save_image(base / "B" / f"{name}.png", after)
         regions[name] = _components(label)
     return {
-        "units": dict(PAIRS),
-        "samples": {s: n - len(skipped[s]) for s, n in PAIRS.items()},
+        "units": {s: n * scale for s, n in PAIRS.items()},
+        "samples": {s: n * scale - len(skipped[s]) for s, n in PAIRS.items()},
         "skipped": skipped,
         "regions": regions,
         "unchanged": [UNCHANGED],
