@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from data_converters.base import Converter
+from data_converters.inria_aerial import InriaAerial
+from data_converters.loveda import LoveDA
 from data_converters.nwpu_resisc45 import NWPURESISC45
 from data_converters.registry import get_converter, list_converters, register_converter
+from data_converters.whu_building import WHUBuilding
 
+register_converter(WHUBuilding)
+register_converter(InriaAerial)
+register_converter(LoveDA)
 register_converter(NWPURESISC45)
 
 __all__ = ["Converter", "get_converter", "list_converters", "register_converter"]

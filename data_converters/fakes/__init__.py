@@ -10,12 +10,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from data_converters.fakes import nwpu_resisc45
+from data_converters.fakes import inria_aerial, loveda, nwpu_resisc45, whu_building
 from ts_instruct.errors import UnknownConverterError
 
 FakeMaker = Callable[..., dict[str, Any]]
 
 FAKES: dict[str, FakeMaker] = {
+    "whu_building": whu_building.make_fake,
+    "inria_aerial": inria_aerial.make_fake,
+    "loveda": loveda.make_fake,
     "nwpu_resisc45": nwpu_resisc45.make_fake,
 }
 
