@@ -65,7 +65,7 @@ def test_output_is_identical_for_one_and_two_workers(tmp_path):
     convert_dataset(ToyConverter(tmp_path), _opts(tmp_path / "w2", workers=2))
     a, b = tree_bytes(tmp_path / "w1"), tree_bytes(tmp_path / "w2")
     assert a == b
-    assert len([k for k in a if k.endswith(".jsonl")]) == 6  # 16 records, shards close at >= 3 at unit boundaries
+    assert len([k for k in a if k.endswith(".jsonl")]) == 4  # 16 records, 4 per shard: closed at unit boundaries
 
 
 def test_a_crashed_run_resumes_to_identical_output(tmp_path):
@@ -79,9 +79,11 @@ def test_a_crashed_run_resumes_to_identical_output(tmp_path):
     conv = ToyConverter(tmp_path, crash_at=6)
     conv.read = ToyConverter(tmp_path).read  # type: ignore[method-assign]
     convert_dataset(conv, _opts(tmp_path / "run"))
-    ref = {k: v for k, v in tree_bytes(tmp_path / "ref").items() if not k.startswith((".state", "report"))}
-    got = {k: v for k, v in tree_bytes(tmp_path / "run").items() if not k.startswith((".state", "report"))}
+    # state and report name the converter options, which differ (crash_at); every other byte must be equal
+    ref = {k: v for k, v in tree_bytes(tmp_path / "ref").items() if not k.startswith(("toy/.state", "toy/report"))}
+    got = {k: v for k, v in tree_bytes(tmp_path / "run").items() if not k.startswith(("toy/.state", "toy/report"))}
     assert got == ref
+    assert len([k for k in got if k.endswith(".jsonl")]) == 4
 
 
 def test_skips_are_reported_with_line_and_valid_samples_kept(tmp_path):
@@ -110,3 +112,40 @@ def test_hardlink_and_copy_give_the_same_records(fake_dataset, tmp_path):
     convert_dataset(conv(root), _opts(tmp_path / "c", image_mode="copy", splits=["train"]))
     convert_dataset(conv(root), _opts(tmp_path / "h", image_mode="hardlink", splits=["train"]))
     assert tree_bytes(tmp_path / "c") == tree_bytes(tmp_path / "h")
+
+
+class ToyObjects(ToyConverter):
+    """One 100x80 image with one box.
+
+    Dataset format: none (test only).
+    """
+
+    name = "toy_objects"
+    option_defaults = {"n": 1, "crash_at": -1}  # noqa: RUF012
+
+    def read(self, split: str, unit: str) -> Iterator[Sample | Skip]:
+        from ts_instruct.sample import ObjectAnn
+
+        yield Sample(
+            key="img",
+            images=[ImageRef(unit, 100, 80, pixels=np.zeros((80, 100, 3), np.uint8))],
+            annotations=Annotations(objects=[ObjectAnn("ship", [10, 20, 50, 60])], scene="class0",
+                                    classes=["class0", "class1"]),
+            meta=SampleMeta("toy_objects", split),
+        )
+
+
+def test_resize_images_stores_the_model_input_size_and_scales_annotations(tmp_path):
+    from PIL import Image
+
+    from ts_instruct.render.resize import lf_input_size
+
+    convert_dataset(ToyObjects(tmp_path), _opts(tmp_path / "o", resize_images=True, style="qwen25vl"))
+    rec = read_jsonl(tmp_path / "o" / "toy_objects")[0]
+    w, h = lf_input_size(100, 80)
+    assert (w, h) == (112, 84)  # multiples of 28
+    img = rec["meta"]["images"][0]
+    assert (img["width"], img["height"], img["resized_from"]) == (w, h, [100, 80])
+    with Image.open(tmp_path / "o" / "toy_objects" / rec["images"][0]) as im:
+        assert im.size == (w, h)
+    assert rec["annotations"]["objects"][0]["hbox"] == [11.2, 21.0, 56.0, 63.0]
