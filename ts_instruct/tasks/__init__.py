@@ -13,14 +13,27 @@ from ts_instruct.record import Record
 from ts_instruct.sample import Family, Sample
 from ts_instruct.tasks.base import TaskContext, TaskFn, TaskOptions, TaskOutput, escape_placeholders, to_record
 from ts_instruct.tasks.classification import scene_choice, scene_open
+from ts_instruct.tasks.segmentation import (
+    landcover_fraction,
+    landcover_present,
+    seg_count,
+    seg_exists,
+    seg_polygons,
+)
 
 TASKS: dict[str, TaskFn] = {
     "scene_open": scene_open,
     "scene_choice": scene_choice,
+    "seg_polygons": seg_polygons,
+    "seg_count": seg_count,
+    "seg_exists": seg_exists,
+    "landcover_present": landcover_present,
+    "landcover_fraction": landcover_fraction,
 }
 
 FAMILY_TASKS: dict[Family, tuple[str, ...]] = {
     "classification": ("scene_open", "scene_choice"),
+    "segmentation": ("seg_polygons", "seg_count", "seg_exists"),
 }
 
 __all__ = [
