@@ -49,13 +49,15 @@ def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
     """Write the three subsets under ``root`` and return what a correct conversion must find.
 
     Returns:
-        ``{"versions": {version: {"splits": {split: samples}, "skipped": {split: [files]}}}, "buildings": {(version,
-        split, key): polygons}}``: samples per split after the skips, the files the skips must name, and the number
-        of building polygons (4-connected components of at least 4 pixels) of every converted tile.
+        ``{"versions": {version: {"splits": {split: samples}, "skipped": {split: [files]}}}, "buildings":
+        {"<version>/<split>/<key>": polygons}, "pixels": {"<version>/<split>/<key>": building pixels}}``: samples per
+        split after the skips, the files the skips must name, the number of building polygons (4-connected
+        components of at least 4 pixels) and of building pixels of every converted tile.
     """
     rng = np.random.default_rng(seed)
     root = Path(root)
     buildings: dict[str, int] = {}
+    pixels: dict[str, int] = {}
     aerial = root / AERIAL
     plan = {
         "train": [("0", {}), ("1", {"label_form": "rgb"}), ("2", {"n": 0})],
@@ -67,6 +69,7 @@ def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
             n = kw.pop("n", 5)
             mask = _tile(rng, aerial / split, name, SIZE, n, **kw)
             buildings[f"aerial/{split}/{name}"] = count_components(mask)
+            pixels[f"aerial/{split}/{name}"] = int(mask.sum())
     truncate(aerial / "test" / "image" / "7.tif")
     for version, base, splits in (("satellite_ii", root / SATELLITE_II, ("train", "test")),
                                   ("satellite_i", root / SATELLITE_I, ("test",))):  # fmt: skip
@@ -76,8 +79,9 @@ def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
                 name = f"{version}_{i}{j}"
                 mask = _tile(rng, folder, name, SAT_SIZE, 3, label_form="rgb" if j else "gray")
                 buildings[f"{version}/{split}/{name}"] = count_components(mask)
+                pixels[f"{version}/{split}/{name}"] = int(mask.sum())
     for k in ("aerial/val/4", "aerial/val/5", "aerial/test/7"):
-        del buildings[k]
+        del buildings[k], pixels[k]
     return {
         "versions": {
             "aerial": {
@@ -91,4 +95,5 @@ def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
             "satellite_i": {"splits": {"test": 2}, "skipped": {}},
         },
         "buildings": buildings,
+        "pixels": pixels,
     }

@@ -15,6 +15,10 @@ smallest polygons); at most ``ctx.options.max_objects`` rings are listed, the po
 polygons or holes are left out the answer ends with the cut sentence of
 :func:`ts_instruct.tasks.answers.geometry_answer` and the target says ``truncated`` with the ``total`` of rings.
 
+Prompts come from the object pools (``seg_polygons``, ``count``, ``exists``) for binary building masks and from the
+region pools (``seg_polygons_region``, ``seg_exists_region``: "the forest areas", not "every forest") for land-cover
+class maps.
+
 Which tasks run where:
 
 * ``seg_polygons`` (suffix ``/<class>``): binary masks: the one foreground class, also when absent (the answer then
@@ -52,6 +56,7 @@ __all__ = [
     "answer_to_mask",
     "landcover_fraction",
     "landcover_present",
+    "polygon_from_ann",
     "polygon_items",
     "seg_count",
     "seg_exists",
@@ -74,13 +79,21 @@ def _is_binary(sample: Sample) -> bool:
     return bool(sample.annotations.masks) and sample.annotations.masks[0].kind == "binary"
 
 
+def _pool(pool: str, sample: Sample) -> str:
+    """Object phrasing for binary (building) masks, region phrasing (``<pool>_region``) for land-cover class maps."""
+    if _is_binary(sample):
+        return pool
+    return "seg_polygons_region" if pool == "seg_polygons" else "seg_exists_region"
+
+
 def _present(sample: Sample) -> list[str]:
     """Foreground classes with at least one polygon, in the order of ``annotations.classes``."""
     labels = {p.label for p in sample.annotations.polygons}
     return [c for c in sample.annotations.classes if c in labels]
 
 
-def _to_polygon(p: PolygonAnn) -> Polygon:
+def polygon_from_ann(p: PolygonAnn) -> Polygon:
+    """The :class:`~ts_instruct.masks.Polygon` of a stored :class:`~ts_instruct.sample.PolygonAnn`."""
     return Polygon(np.asarray(p.exterior, dtype=np.float64), [np.asarray(h, dtype=np.float64) for h in p.holes])
 
 
@@ -161,7 +174,7 @@ def seg_polygons(sample: Sample, ctx: TaskContext) -> Iterator[TaskOutput]:
         cls = ctx.rng(sample, "seg_polygons").choice(present)
     name = display_name(cls)
     polys = sorted(
-        (_to_polygon(p) for p in sample.annotations.polygons if p.label == cls),
+        (polygon_from_ann(p) for p in sample.annotations.polygons if p.label == cls),
         key=lambda p: (float(p.exterior[:, 1].min()), float(p.exterior[:, 0].min())),
     )
     total = sum(1 + len(p.holes) for p in polys)
@@ -185,7 +198,7 @@ def seg_polygons(sample: Sample, ctx: TaskContext) -> Iterator[TaskOutput]:
     )
     yield TaskOutput(
         task="seg_polygons",
-        prompt=choose("seg_polygons", seed=ctx.seed, key=_key(sample), cls=name),
+        prompt=choose(_pool("seg_polygons", sample), seed=ctx.seed, key=_key(sample), cls=name),
         answer=text,
         target=target,
         suffix=f"/{cls}",
@@ -225,7 +238,7 @@ def seg_exists(sample: Sample, ctx: TaskContext) -> Iterator[TaskOutput]:
     for cls, value in asked:
         yield TaskOutput(
             task="seg_exists",
-            prompt=choose("exists", seed=ctx.seed, key=f"{_key(sample)}/{cls}", cls=display_name(cls)),
+            prompt=choose(_pool("exists", sample), seed=ctx.seed, key=f"{_key(sample)}/{cls}", cls=display_name(cls)),
             answer=value.capitalize(),
             target={"type": "yes_no", "value": value},
             suffix=f"/{cls}",
