@@ -101,8 +101,10 @@ class InriaAerial(SegmentationConverter):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigError(f"{self.name}: option {name} must be an int >= 0, got {value!r}")
         if patch < 1 or overlap >= patch:
-            raise ConfigError(f"{self.name}: options must satisfy patch >= 1 and overlap < patch, got "
-                              f"patch={patch}, overlap={overlap}")  # fmt: skip
+            raise ConfigError(
+                f"{self.name}: options must satisfy patch >= 1 and overlap < patch, got "
+                f"patch={patch}, overlap={overlap}"
+            )
 
     def _base(self) -> Path:
         for b in self.BASES:

@@ -103,9 +103,9 @@ class WHUBuilding(SegmentationConverter):
     FOLDERS: ClassVar[tuple[tuple[str, str], ...]] = (("image", "label"), ("images", "labels"))
     GSD: ClassVar[dict[str, float | None]] = {"aerial": 0.3, "satellite_ii": 2.7, "satellite_i": None}
 
-    def __init__(self, root: str | Path, *, version: str | None = None, **options: Any) -> None:
-        super().__init__(root, version=version, **options)
-        self.gsd = self.GSD[self.version]
+    def source_gsd(self) -> float | None:
+        """0.3 m (aerial), 2.7 m (satellite II), unknown for satellite I (0.3-2.5 m depending on the city)."""
+        return self.GSD[self.version]
 
     def _split_dirs(self, base: Path) -> list[Path]:
         return [base / d for d in self.SPLIT_DIRS[self.version].values()]

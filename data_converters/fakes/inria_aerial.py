@@ -51,8 +51,13 @@ def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
     base = Path(root) / "AerialImageDataset"
     for name, (epsg, origin) in SCENES.items():
         mask = building_mask(rng, SIZE, SIZE, 24, sizes=(0.04, 0.12))
-        write_geotiff(base / "train" / "images" / f"{name}.tif", paint_buildings(rng, mask), origin=origin,
-                      pixel_size=PIXEL, epsg=epsg)  # fmt: skip
+        write_geotiff(
+            base / "train" / "images" / f"{name}.tif",
+            paint_buildings(rng, mask),
+            origin=origin,
+            pixel_size=PIXEL,
+            epsg=epsg,
+        )
         if name == "tyrol-w7":
             continue
         gt = (mask * 255).astype(np.uint8)
@@ -62,8 +67,13 @@ def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
     truncate(base / "train" / "images" / "kitsap6.tif")
     for name, (epsg, origin) in TEST_SCENES.items():
         mask = building_mask(rng, SIZE, SIZE, 12, sizes=(0.04, 0.12))
-        write_geotiff(base / "test" / "images" / f"{name}.tif", paint_buildings(rng, mask), origin=origin,
-                      pixel_size=PIXEL, epsg=epsg)  # fmt: skip
+        write_geotiff(
+            base / "test" / "images" / f"{name}.tif",
+            paint_buildings(rng, mask),
+            origin=origin,
+            pixel_size=PIXEL,
+            epsg=epsg,
+        )
     prefix = "AerialImageDataset"
     return {
         "size": SIZE,

@@ -22,13 +22,30 @@ _ROOFS = np.array([[180, 70, 60], [200, 200, 205], [90, 90, 100], [160, 120, 80]
 
 #: LoveDA palette of the authors' code (id 1..7); id 0 (no-data) is painted black
 LANDCOVER_COLOURS = np.array(
-    [[0, 0, 0], [255, 255, 255], [255, 0, 0], [255, 255, 0], [0, 0, 255], [159, 129, 183], [0, 255, 0],
-     [255, 195, 128]], np.uint8,
-)  # fmt: skip
+    [
+        [0, 0, 0],
+        [255, 255, 255],
+        [255, 0, 0],
+        [255, 255, 0],
+        [0, 0, 255],
+        [159, 129, 183],
+        [0, 255, 0],
+        [255, 195, 128],
+    ],
+    np.uint8,
+)
 
 
-def building_mask(rng: np.random.Generator, height: int, width: int, n: int, *, courtyard: bool = True,
-                  specks: int = 1, sizes: tuple[float, float] = (0.1, 0.3)) -> NDArray[np.uint8]:  # fmt: skip
+def building_mask(
+    rng: np.random.Generator,
+    height: int,
+    width: int,
+    n: int,
+    *,
+    courtyard: bool = True,
+    specks: int = 1,
+    sizes: tuple[float, float] = (0.1, 0.3),
+) -> NDArray[np.uint8]:
     """A 0/1 mask of ``n`` buildings, shape ``(height, width)``, uint8.
 
     Shapes: axis-aligned and rotated rectangles, an L-shape, optionally one building with a courtyard (a hole), plus
@@ -102,7 +119,7 @@ def landcover_map(rng: np.random.Generator, height: int, width: int) -> NDArray[
     labels = rng.choice(np.array([1, 4, 5, 6, 7], np.uint8), size=6)  # a random subset: some classes are absent
     yy, xx = np.mgrid[0:height, 0:width]
     d = (xx[..., None] - seeds[:, 0]) ** 2 + (yy[..., None] - seeds[:, 1]) ** 2
-    cmap = labels[np.argmin(d, axis=2)]
+    cmap: NDArray[np.uint8] = np.ascontiguousarray(labels[np.argmin(d, axis=2)], dtype=np.uint8)
     if rng.random() < 0.7:
         y0, y1 = int(rng.uniform(0.2, 0.8) * height), int(rng.uniform(0.2, 0.8) * height)
         cv2.line(cmap, (0, y0), (width - 1, y1), 3, thickness=max(3, height // 25))
@@ -115,7 +132,7 @@ def paint_landcover(rng: np.random.Generator, cmap: NDArray[np.uint8]) -> NDArra
     """An RGB image ``(H, W, 3)``: the palette colour of each class blended with a texture."""
     tex = texture(rng, *cmap.shape).astype(np.float32)
     img = 0.6 * LANDCOVER_COLOURS[cmap].astype(np.float32) + 0.4 * tex
-    return np.clip(img, 0, 255).astype(np.uint8)
+    return np.asarray(np.clip(img, 0, 255), dtype=np.uint8)
 
 
 def write_tiff(path: Path, arr: NDArray[np.uint8]) -> Path:
@@ -125,8 +142,9 @@ def write_tiff(path: Path, arr: NDArray[np.uint8]) -> Path:
     return path
 
 
-def write_geotiff(path: Path, arr: NDArray[np.uint8], *, origin: tuple[float, float], pixel_size: float,
-                  epsg: int) -> Path:  # fmt: skip
+def write_geotiff(
+    path: Path, arr: NDArray[np.uint8], *, origin: tuple[float, float], pixel_size: float, epsg: int
+) -> Path:
     """A north-up GeoTIFF, as the Inria tiles are.
 
     Tags: ModelPixelScale + ModelTiepoint (pixel corner (0, 0) at ``origin``) and a GeoKeyDirectory with a projected

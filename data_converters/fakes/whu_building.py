@@ -34,8 +34,17 @@ SIZE = 128
 SAT_SIZE = 64
 
 
-def _tile(rng: np.random.Generator, folder: Path, name: str, size: int, n: int, *, label_form: str = "gray",
-          label_size: int | None = None, write_label: bool = True) -> np.ndarray:  # fmt: skip
+def _tile(
+    rng: np.random.Generator,
+    folder: Path,
+    name: str,
+    size: int,
+    n: int,
+    *,
+    label_form: str = "gray",
+    label_size: int | None = None,
+    write_label: bool = True,
+) -> np.ndarray:
     mask = building_mask(rng, size, size, n) if n else np.zeros((size, size), np.uint8)
     write_tiff(folder / "image" / f"{name}.tif", paint_buildings(rng, mask))
     if write_label:
@@ -59,7 +68,7 @@ def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
     buildings: dict[str, int] = {}
     pixels: dict[str, int] = {}
     aerial = root / AERIAL
-    plan = {
+    plan: dict[str, list[tuple[str, dict[str, Any]]]] = {
         "train": [("0", {}), ("1", {"label_form": "rgb"}), ("2", {"n": 0})],
         "val": [("3", {}), ("4", {"label_size": SIZE - 16}), ("5", {"write_label": False})],
         "test": [("6", {}), ("7", {}), ("8", {"label_form": "01"})],
@@ -71,8 +80,10 @@ def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
             buildings[f"aerial/{split}/{name}"] = count_components(mask)
             pixels[f"aerial/{split}/{name}"] = int(mask.sum())
     truncate(aerial / "test" / "image" / "7.tif")
-    for version, base, splits in (("satellite_ii", root / SATELLITE_II, ("train", "test")),
-                                  ("satellite_i", root / SATELLITE_I, ("test",))):  # fmt: skip
+    for version, base, splits in (
+        ("satellite_ii", root / SATELLITE_II, ("train", "test")),
+        ("satellite_i", root / SATELLITE_I, ("test",)),
+    ):
         for i, split in enumerate(splits):
             folder = base / split if version == "satellite_ii" else base
             for j in range(2):

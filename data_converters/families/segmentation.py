@@ -112,7 +112,7 @@ class SegmentationConverter(Converter):
     """
 
     family = "segmentation"
-    default_tasks = ("seg_polygons", "seg_count", "seg_exists")
+    default_tasks: ClassVar[tuple[str, ...]] = ("seg_polygons", "seg_count", "seg_exists")
     option_defaults: ClassVar[dict[str, Any]] = {"min_area": 4.0, "simplify": 1.0}
     #: ``"binary"`` (0 background / 1 foreground) or ``"semantic"`` (class ids).
     mask_kind: ClassVar[Literal["binary", "semantic"]] = "binary"
@@ -165,6 +165,10 @@ class SegmentationConverter(Converter):
     def windows(self, width: int, height: int) -> list[Window] | None:
         """Windows to cut from an image of this size, or ``None`` to emit the whole image (the default)."""
         return None
+
+    def source_gsd(self) -> float | None:
+        """GSD in metres of images without a georeference (default: :attr:`gsd`)."""
+        return self.gsd
 
     def sample_extra(self, split: str, image: Path) -> dict[str, Any]:
         """Dataset-specific facts stored in ``SampleMeta.extra`` (e.g. the LoveDA domain)."""
@@ -229,14 +233,20 @@ class SegmentationConverter(Converter):
         windows = self.windows(width, height)
         if windows is None:
             copy_source = image.suffix.lower() in _COPYABLE
-            ref = ImageRef(source=unit, width=width, height=height, source_size=(width, height),
-                           pixels=None if copy_source else pixels)  # fmt: skip
+            ref = ImageRef(
+                source=unit,
+                width=width,
+                height=height,
+                source_size=(width, height),
+                pixels=None if copy_source else pixels,
+            )
             yield self._sample(split, key, ref, class_map, georef, extra, unit)
             return
         for win in windows:
             crop = np.ascontiguousarray(pixels[win.y0 : win.y1, win.x0 : win.x1])
-            ref = ImageRef(source=unit, width=win.width, height=win.height, window=win, source_size=(width, height),
-                           pixels=crop)  # fmt: skip
+            ref = ImageRef(
+                source=unit, width=win.width, height=win.height, window=win, source_size=(width, height), pixels=crop
+            )
             yield self._sample(
                 split,
                 f"{key}__{win.x0}_{win.y0}",
@@ -288,7 +298,7 @@ class SegmentationConverter(Converter):
             pixels=class_map,
             ignore_index=self.ignore_index,
         )
-        gsd = self.gsd if georef is None else round(georef.gsd, 6)
+        gsd = self.source_gsd() if georef is None else round(georef.gsd, 6)
         return Sample(
             key=key,
             images=[ref],

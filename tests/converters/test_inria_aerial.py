@@ -46,8 +46,12 @@ def test_val_holds_tiles_1_to_5_and_the_bound_is_an_option(fake_dataset):
     root, _ = fake_dataset(NAME)
     conv = get_converter(NAME)(root)
     assert [u.rsplit("/", 1)[1] for u in conv.units("val")] == ["austin1.tif", "chicago1.tif"]
-    assert [u.rsplit("/", 1)[1] for u in conv.units("train")] == ["austin6.tif", "chicago6.tif", "kitsap6.tif",
-                                                                   "tyrol-w7.tif"]  # fmt: skip
+    assert [u.rsplit("/", 1)[1] for u in conv.units("train")] == [
+        "austin6.tif",
+        "chicago6.tif",
+        "kitsap6.tif",
+        "tyrol-w7.tif",
+    ]
     none_val = get_converter(NAME)(root, val_tiles=0)
     assert none_val.units("val") == [] and len(none_val.units("train")) == 6
 
@@ -141,8 +145,10 @@ def test_output_does_not_depend_on_workers(fake_dataset, tmp_path):
     outs = []
     for workers in (1, 2):
         out = tmp_path / f"w{workers}"
-        convert_dataset(get_converter(NAME)(root, patch=PATCH), ConvertOptions(out=out, progress=False, workers=workers,
-                                                                               splits=["val"]))  # fmt: skip
+        convert_dataset(
+            get_converter(NAME)(root, patch=PATCH),
+            ConvertOptions(out=out, progress=False, workers=workers, splits=["val"]),
+        )
         outs.append(out / NAME)
     assert (outs[0] / "val-00000.jsonl").read_bytes() == (outs[1] / "val-00000.jsonl").read_bytes()
     for png in sorted((outs[0] / "masks/val").iterdir()):
@@ -171,8 +177,10 @@ def test_missing_root_says_how_to_fix(tmp_path):
 def test_strict_fails_on_the_corrupt_scene(fake_dataset, tmp_path):
     root, _ = fake_dataset(NAME)
     with pytest.raises(StrictModeError, match=r"kitsap6\.tif"):
-        convert_dataset(get_converter(NAME)(root, patch=PATCH),
-                        ConvertOptions(out=tmp_path, strict=True, progress=False, splits=["train"]))  # fmt: skip
+        convert_dataset(
+            get_converter(NAME)(root, patch=PATCH),
+            ConvertOptions(out=tmp_path, strict=True, progress=False, splits=["train"]),
+        )
 
 
 def test_golden_first_record(converted):

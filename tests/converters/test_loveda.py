@@ -100,8 +100,10 @@ def test_presence_questions_and_negatives(converted):
                 assert info["fractions"][key][cls] == 0
                 assert info["nodata"][key] <= NEGATIVE_MAX_NODATA  # never asked where no-data could hide the class
     assert negatives >= 1
-    assert not any(rid.startswith("seg_exists/") and r["meta"]["target"]["value"] == "no"
-                   for rid, r in _by_key(out)["urban_2"].items())  # fmt: skip
+    assert not any(
+        rid.startswith("seg_exists/") and r["meta"]["target"]["value"] == "no"
+        for rid, r in _by_key(out)["urban_2"].items()
+    )
 
 
 def test_answer_rasterised_back_matches_the_mask(converted):

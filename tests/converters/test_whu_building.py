@@ -51,8 +51,11 @@ def test_every_record_validates(converted, version):
 def test_counts_and_masks_match_the_drawn_buildings(converted, version):
     out, _, info = converted[version]
     records = read_jsonl(out)
-    counts = {f"{version}/{r['meta']['split']}/{r['meta']['key']}": int(r["messages"][1]["content"])
-              for r in records if r["task"] == "seg_count"}  # fmt: skip
+    counts = {
+        f"{version}/{r['meta']['split']}/{r['meta']['key']}": int(r["messages"][1]["content"])
+        for r in records
+        if r["task"] == "seg_count"
+    }
     assert counts == {k: v for k, v in info["buildings"].items() if k.startswith(version + "/")}
     for r in records:
         if r["task"] == "seg_count":
