@@ -43,8 +43,23 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path, monke
 
 def test_convert_then_validate(tmp_path, capsys):
     assert main(["make-fake", "nwpu_resisc45", "--root", str(tmp_path / "raw")]) == 0
-    assert main(["convert", "nwpu_resisc45", "--root", str(tmp_path / "raw"), "--out", str(tmp_path / "out"),
-                 "--style", "qwen3vl", "--workers", "2"]) == 0
+    assert (
+        main(
+            [
+                "convert",
+                "nwpu_resisc45",
+                "--root",
+                str(tmp_path / "raw"),
+                "--out",
+                str(tmp_path / "out"),
+                "--style",
+                "qwen3vl",
+                "--workers",
+                "2",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "test           3 samples" in out and "1 skipped" in out
     assert main(["validate", str(tmp_path / "out")]) == 0

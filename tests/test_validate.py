@@ -24,8 +24,11 @@ def _record(**over):
             {"role": "assistant", "content": STYLE.render([item], frame)},
         ],
         "images": ["images/a.png"],
-        "annotations": {"objects": [{"label": "ship", "hbox": [10, 20, 50, 60], "qbox": None,
-                                     "difficult": False, "truncated": False}]},
+        "annotations": {
+            "objects": [
+                {"label": "ship", "hbox": [10, 20, 50, 60], "qbox": None, "difficult": False, "truncated": False}
+            ]
+        },
         "meta": {
             "images": [{"width": 100, "height": 80}],
             "render": STYLE.describe(),
@@ -58,27 +61,51 @@ def test_a_good_record_passes(tmp_path):
     "override, field, message",
     [
         # one placeholder too many
-        ({"messages": [{"role": "user", "content": "<image><image>x"}, {"role": "assistant", "content": "y"}]},
-         "messages", "2 <image> placeholder(s) but 1 image(s)"),
+        (
+            {"messages": [{"role": "user", "content": "<image><image>x"}, {"role": "assistant", "content": "y"}]},
+            "messages",
+            "2 <image> placeholder(s) but 1 image(s)",
+        ),
         # turns out of order
-        ({"messages": [{"role": "assistant", "content": "<image>x"}, {"role": "user", "content": "y"}]},
-         "messages", "turn 0 must be 'user'"),
+        (
+            {"messages": [{"role": "assistant", "content": "<image>x"}, {"role": "user", "content": "y"}]},
+            "messages",
+            "turn 0 must be 'user'",
+        ),
         # image file missing
         ({"images": ["images/missing.png"]}, "images[0]", "image file is missing"),
         # recorded size differs from the file
         ({"meta.images": [{"width": 90, "height": 80}]}, "images[0]", "but meta.images says 90x80"),
         # box outside the image
-        ({"annotations.objects": [{"label": "ship", "hbox": [10, 20, 150, 60]}]}, "annotations.objects[0].hbox",
-         "outside the 100x80 image"),
+        (
+            {"annotations.objects": [{"label": "ship", "hbox": [10, 20, 150, 60]}]},
+            "annotations.objects[0].hbox",
+            "outside the 100x80 image",
+        ),
         # bow-tie quad
-        ({"annotations.objects": [{"label": "ship", "hbox": [0, 0, 10, 10], "qbox": [0, 0, 10, 10, 10, 0, 0, 10]}]},
-         "annotations.objects[0].qbox", "self-intersecting"),
+        (
+            {"annotations.objects": [{"label": "ship", "hbox": [0, 0, 10, 10], "qbox": [0, 0, 10, 10, 10, 0, 0, 10]}]},
+            "annotations.objects[0].qbox",
+            "self-intersecting",
+        ),
         # answer does not encode the target
-        ({"meta.target": {"type": "geometry", "kind": "hbox", "items": [{"label": "ship", "coords": [0, 0, 5, 5]}]}},
-         "answer[0]", "differ from target"),
+        (
+            {"meta.target": {"type": "geometry", "kind": "hbox", "items": [{"label": "ship", "coords": [0, 0, 5, 5]}]}},
+            "answer[0]",
+            "differ from target",
+        ),
         # wrong label in the answer
-        ({"meta.target": {"type": "geometry", "kind": "hbox",
-                          "items": [{"label": "plane", "coords": [10, 20, 50, 60]}]}}, "answer[0]", "label"),
+        (
+            {
+                "meta.target": {
+                    "type": "geometry",
+                    "kind": "hbox",
+                    "items": [{"label": "plane", "coords": [10, 20, 50, 60]}],
+                }
+            },
+            "answer[0]",
+            "label",
+        ),
         # a text target absent from the answer
         ({"meta.target": {"type": "text", "value": "harbor"}}, "answer", "does not contain"),
     ],

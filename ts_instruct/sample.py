@@ -112,7 +112,9 @@ class ImageRef:
             scale=float(d.get("scale", 1.0)),
             source_size=None if d.get("source_size") is None else (int(d["source_size"][0]), int(d["source_size"][1])),
             fingerprint=d.get("fingerprint"),
-            resized_from=None if d.get("resized_from") is None else (int(d["resized_from"][0]), int(d["resized_from"][1])),
+            resized_from=None
+            if d.get("resized_from") is None
+            else (int(d["resized_from"][0]), int(d["resized_from"][1])),
         )
 
 
@@ -297,8 +299,11 @@ class Annotations:
 
 @dataclass
 class SampleMeta:
-    """Where a sample comes from. ``georef`` holds ``{"crs": "EPSG:…", "transform": [a, b, c, d, e, f]}`` (GDAL
-    order, for the emitted image) when the source is georeferenced; ``extra`` holds any other source facts."""
+    """Where a sample comes from.
+
+    ``georef`` holds ``{"crs": "EPSG:…", "transform": [a, b, c, d, e, f]}`` (GDAL
+    order, for the emitted image) when the source is georeferenced; ``extra`` holds any other source facts.
+    """
 
     dataset: str
     split: str

@@ -151,7 +151,11 @@ def choose(pool: str, *, seed: int, key: str, **fields: object) -> str:
 
 
 def display_name(label: str) -> str:
-    """A class label as words: ``"storage-tank"`` → ``"storage tank"``, ``"baseball_diamond"`` → ``"baseball diamond"``."""
+    """A class label as words: ``"storage-tank"`` → ``"storage tank"``, ``"baseball_diamond"`` → ``"baseball diamond"``.
+
+    Returns:
+        The label with underscores and hyphens as spaces.
+    """
     return label.replace("_", " ").replace("-", " ").strip()
 
 
@@ -165,5 +169,5 @@ def plural(word: str) -> str:
 
 
 def lettered(options: Sequence[str]) -> str:
-    """Format options as ``"A. x\\nB. y"``."""
+    r"""Format options as ``"A. x\\nB. y"``."""
     return "\n".join(f"{chr(ord('A') + i)}. {o}" for i, o in enumerate(options))

@@ -125,17 +125,17 @@ class Validator:
         sizes: list[tuple[int, int]] = []
         for i, rel in enumerate(rec.images):
             expected = (int(metas[i]["width"]), int(metas[i]["height"])) if i < len(metas) else None
+            size: tuple[int, int] | None = expected
             if self.check_images:
                 got = self._size(base / rel)
                 if isinstance(got, str):
                     yield f"images[{i}]", got
-                    got = expected
                 elif expected is not None and got != expected:
                     yield f"images[{i}]", f"image is {got[0]}x{got[1]} but meta.images says {expected[0]}x{expected[1]}"
-            else:
-                got = expected
-            if got is not None:
-                sizes.append(got)
+                else:
+                    size = got
+            if size is not None:
+                sizes.append(size)
         if sizes:
             yield from _check_geometry(rec.annotations, sizes[-1])
             if self.check_answers:

@@ -27,7 +27,8 @@ def texture(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
         r = rng.uniform(0.1, 0.4) * max(height, width)
         amp = rng.uniform(-90, 90, size=3).astype(np.float32)
         img += amp * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r))[..., None]
-    return np.clip(img, 0, 255).astype(np.uint8)
+    out: np.ndarray = np.clip(img, 0, 255).astype(np.uint8)
+    return out
 
 
 def save_image(path: Path, arr: np.ndarray, **kwargs: object) -> Path:
@@ -38,7 +39,7 @@ def save_image(path: Path, arr: np.ndarray, **kwargs: object) -> Path:
     ]
     if fmt == "JPEG":
         kwargs.setdefault("quality", 90)
-    Image.fromarray(arr).save(path, format=fmt, **kwargs)  # type: ignore[arg-type]
+    Image.fromarray(arr).save(path, format=fmt, **kwargs)
     return path
 
 

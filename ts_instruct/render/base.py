@@ -17,9 +17,10 @@ kind          ``coords``                                  notes
 Text coordinates. A :class:`Frame` maps pixels to the integers a model reads and writes: ``t = x * text_width /
 width`` rounded half up and clamped to ``0..text_width`` (the same for y). Decoding is ``x = t * width /
 text_width``, so a round trip moves a coordinate by at most ``0.5 * width / text_width`` pixels. For a box whose
-sides are ``Lx, Ly`` text units this bounds the IoU below by ``Lx/(Lx+1) * Ly/(Ly+1)``: 0.98 for sides of 100 units
-(10% of a 0-1000 grid), 0.99 from about 200 units, and much worse for tiny boxes (0.25 for 1-unit sides). Small
-model inputs make text units coarse: a Qwen2.5-VL frame of a 64x64 image is only 56 units wide.
+sides are ``Lx, Ly`` text units the worst case shrinks every side by half a unit, so the IoU is at least
+``(1 - 1/Lx) * (1 - 1/Ly)``: 0.98 for sides of 100 units (10% of a 0-1000 grid), 0.99 from 200 units (20%), and
+nothing at all for 1-unit boxes, which can collapse. Tiny objects therefore lose accuracy in every style, and small
+model inputs make text units coarse: the Qwen2.5-VL frame of a 64x64 image is only 56 units wide.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """What a task is, the context it runs in, and how its output becomes a TS-Instruct record.
 
-A task is a function ``(sample, ctx) -> Iterator[TaskOutput]``: it reads the canonical :class:`~ts_instruct.sample.Sample`
-and writes zero or more prompt/answer pairs. It never touches files. Choices (phrasing, distractors, which class to
-ask about) come from ``ctx.rng(sample, purpose)``, so the text depends on (seed, sample key, task) only.
+A task is a function ``(sample, ctx) -> Iterator[TaskOutput]``: it reads the canonical
+:class:`~ts_instruct.sample.Sample` and writes zero or more prompt/answer pairs. It never touches files. Choices
+(phrasing, distractors, which class to ask about) come from ``ctx.rng(sample, purpose)``, so the text depends on
+(seed, sample key, task) only.
 
 Each output also carries its ``target``: the structured answer (geometry in pixels of the emitted image, or the
 expected text/number) that the validator re-parses the answer against and that evaluation scores against. It is
@@ -80,8 +81,10 @@ TaskFn = Callable[[Sample, TaskContext], Iterator[TaskOutput]]
 
 
 def escape_placeholders(text: str) -> str:
-    """Neutralise literal ``<image>``/``<video>`` inside source text (captions, questions) so LLaMA-Factory's
-    placeholder count stays right (its issue #8440)."""
+    """Neutralise literal ``<image>``/``<video>`` inside source text (captions, questions).
+
+    LLaMA-Factory counts placeholders over all turns (its issue #8440), so a literal one in a caption would break it.
+    """
     return text.replace(IMAGE_PLACEHOLDER, "<img>").replace(VIDEO_PLACEHOLDER, "<vid>")
 
 

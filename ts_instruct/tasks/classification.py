@@ -29,8 +29,10 @@ def scene_open(sample: Sample, ctx: TaskContext) -> Iterator[TaskOutput]:
 
 
 def scene_choice(sample: Sample, ctx: TaskContext) -> Iterator[TaskOutput]:
-    """Multiple choice: the true class among ``ctx.options.choices - 1`` distractors drawn from the dataset's other
-    classes; options shuffled by the sample's RNG; the answer is ``"B. dense residential"`` style (letter and name).
+    """Multiple choice: the true class among distractors drawn from the dataset's other classes.
+
+    ``ctx.options.choices - 1`` distractors; options shuffled by the sample's RNG; the answer is
+    ``"B. dense residential"`` (letter and name).
     """
     scene = sample.annotations.scene
     others = [c for c in sample.annotations.classes if c != scene]
@@ -47,6 +49,10 @@ def scene_choice(sample: Sample, ctx: TaskContext) -> Iterator[TaskOutput]:
         task="scene_choice",
         prompt=choose("scene_choice", seed=ctx.seed, key=key, choices=lettered([display_name(o) for o in options])),
         answer=answer,
-        target={"type": "choice", "value": letter, "label": display_name(scene),
-                "options": [display_name(o) for o in options]},
+        target={
+            "type": "choice",
+            "value": letter,
+            "label": display_name(scene),
+            "options": [display_name(o) for o in options],
+        },
     )
