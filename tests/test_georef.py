@@ -105,6 +105,9 @@ def test_window_and_pixel_to_world_agree_with_rasterio(tmp_path):
     half = g.window(10, 10, scale=0.5)
     assert half.transform[1] == pytest.approx(0.6) and half.gsd == pytest.approx(0.6)
     assert GeoRef.from_dict(sub.to_dict()) == sub
+    assert g.scaled(2.0, 0.5).pixel_to_world([[20, 5]])[0] == pytest.approx(g.pixel_to_world([[10, 10]])[0])
+    with pytest.raises(ValueError, match="must be > 0"):
+        g.scaled(0, 1)
     with pytest.raises(ValueError, match="6 numbers"):
         GeoRef.from_dict({"crs": None, "transform": [1, 2, 3]})
 

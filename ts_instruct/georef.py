@@ -73,13 +73,19 @@ class GeoRef:
 
         ``scale`` is the resampling of the crop, in emitted pixels per source pixel.
         """
-        if scale <= 0:
-            raise ValueError(f"scale must be > 0, got {scale}")
         ox, dx, rx, oy, ry, dy = self.transform
-        return GeoRef(
-            self.crs,
-            (ox + x0 * dx + y0 * rx, dx / scale, rx / scale, oy + x0 * ry + y0 * dy, ry / scale, dy / scale),
-        )
+        return GeoRef(self.crs, (ox + x0 * dx + y0 * rx, dx, rx, oy + x0 * ry + y0 * dy, ry, dy)).scaled(scale, scale)
+
+    def scaled(self, sx: float, sy: float) -> GeoRef:
+        """The georeference of the same image resized by ``sx`` along x and ``sy`` along y (new pixels per old).
+
+        Raises:
+            ValueError: for a factor that is not positive.
+        """
+        if sx <= 0 or sy <= 0:
+            raise ValueError(f"scale factors must be > 0, got {sx} and {sy}")
+        ox, dx, rx, oy, ry, dy = self.transform
+        return GeoRef(self.crs, (ox, dx / sx, rx / sy, oy, ry / sx, dy / sy))
 
     def pixel_to_world(self, points: ArrayLike) -> NDArray[np.float64]:
         """Map pixel coordinates, array of shape (N, 2), to world coordinates of the same shape."""

@@ -6,7 +6,7 @@ from PIL import Image
 
 from data_converters import get_converter
 from ts_instruct.errors import ConfigError, DatasetNotFoundError, StrictModeError
-from ts_instruct.georef import polygons_to_geojson
+from ts_instruct.georef import GeoRef, polygons_to_geojson
 from ts_instruct.pipeline import ConvertOptions, convert_dataset
 from ts_instruct.sample import PolygonAnn
 from ts_instruct.validate import validate_path
@@ -115,6 +115,21 @@ def test_patch_georeference_equals_what_rasterio_reads(converted):
         assert georef["crs"] == crs == f"EPSG:{info['georef'][scene][0]}"
         assert georef["transform"] == pytest.approx(list(expected), abs=1e-6)
         assert r["meta"]["gsd"] == pytest.approx(0.3)
+
+
+def test_georeference_follows_resize_images(fake_dataset, tmp_path):
+    root, _ = fake_dataset(NAME)
+    opts = ConvertOptions(out=tmp_path, progress=False, resize_images=True, splits=["val"])
+    convert_dataset(get_converter(NAME)(root, patch=PATCH), opts)
+    r = next(r for r in read_jsonl(tmp_path / NAME) if r["meta"]["key"] == "austin1__256_344")
+    img = r["meta"]["images"][0]
+    assert img["resized_from"] == [PATCH, PATCH] and img["width"] != PATCH
+    s = img["width"] / PATCH
+    g = GeoRef.from_dict(r["meta"]["georef"])
+    with rasterio.open(root / "AerialImageDataset/train/images/austin1.tif") as src:
+        for x, y in [(0, 0), (img["width"], img["height"]), (100, 37)]:
+            expected = src.xy(344 + y / s, 256 + x / s, offset="ul")
+            assert g.pixel_to_world([[x, y]])[0] == pytest.approx(expected, abs=1e-6)
 
 
 def test_polygons_export_to_world_coordinates(converted):
