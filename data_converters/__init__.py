@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from data_converters.base import Converter
+from data_converters.cdd import CDD
+from data_converters.hi_ucd import HiUCD
 from data_converters.inria_aerial import InriaAerial
+from data_converters.levir_cd import LEVIRCD
+from data_converters.lim_cd import LIMCD
 from data_converters.loveda import LoveDA
 from data_converters.nwpu_resisc45 import NWPURESISC45
-from data_converters.registry import get_converter, list_converters, register_converter
+from data_converters.registry import get_converter, list_converters, register_alias, register_converter
+from data_converters.second import SECOND
 from data_converters.whu_building import WHUBuilding
 
 register_converter(WHUBuilding)
 register_converter(InriaAerial)
 register_converter(LoveDA)
 register_converter(NWPURESISC45)
+register_converter(LEVIRCD)
+register_converter(CDD)
+register_converter(LIMCD)
+register_alias("levir_mci", LIMCD.name)
+register_converter(SECOND)
+register_converter(HiUCD)
 
-__all__ = ["Converter", "get_converter", "list_converters", "register_converter"]
+__all__ = ["Converter", "get_converter", "list_converters", "register_alias", "register_converter"]

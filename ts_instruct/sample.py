@@ -156,7 +156,8 @@ class MaskRef:
 
     Attributes:
         kind: ``"semantic"`` (class ids), ``"binary"`` (0/1), ``"change"`` (0 unchanged / 1 changed) or
-            ``"semantic_change"`` (class ids of the *later* image inside changed pixels).
+            ``"semantic_change"`` (class ids inside changed pixels, 0 elsewhere: of image ``image_index``, or change
+            categories when ``image_index`` is -1).
         classes: id → class name for the values in the mask (ids absent here are ignored/no-data).
         path: emitted lossless PNG, relative to the dataset output directory; filled by the writer.
         pixels: (H, W) uint8 array, never serialised; the writer encodes it.

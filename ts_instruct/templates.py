@@ -5,7 +5,8 @@ therefore depends only on (seed, sample key, task), never on the order in which 
 number of workers.
 
 Pools are plain ``str.format`` templates. Placeholders used: ``{cls}`` a class name, ``{classes}`` a list of names,
-``{choices}`` lettered options, ``{box}`` a rendered geometry, ``{n}`` a number, ``{question}``, ``{expr}``.
+``{choices}`` lettered options, ``{box}`` a rendered geometry, ``{n}`` a number, ``{question}``, ``{expr}``,
+``{year1}``/``{year2}`` the acquisition years of a before/after pair.
 Class names are shown as words (``storage-tank`` → ``storage tank``) by :func:`display_name`.
 """
 
@@ -100,6 +101,11 @@ POOLS: dict[str, tuple[str, ...]] = {
         "Image 1 is the earlier acquisition and image 2 the later one.",
         "These are two images of the same area: the first is before, the second after.",
     ),
+    "change_preamble_dated": (
+        "The first image was taken in {year1}, the second in {year2}.",
+        "Image 1 shows the area in {year1} and image 2 the same area in {year2}.",
+        "These two images of the same area are from {year1} (first) and {year2} (second).",
+    ),
     "change_exists": (
         "Has anything changed between the two images? Answer yes or no.",
         "Is there any change from the first image to the second? Answer yes or no.",
@@ -112,6 +118,16 @@ POOLS: dict[str, tuple[str, ...]] = {
         "What changed between the two images? For each changed region give its {geom} and the change as "
         "'from class → to class'.",
         "Describe each change from the first to the second image: region {geom} and from-class → to-class.",
+    ),
+    "change_semantic_category": (
+        "What changed between the two images? For each changed region give its {geom} and its change category "
+        "({classes}).",
+        "Locate each change from the first to the second image as {geom}, labelled with its category: {classes}.",
+    ),
+    "change_count": (
+        "How many {cls_plural} appeared or disappeared between the two images? Answer with a number.",
+        "Count the {cls_plural} that were built or demolished from the first image to the second.",
+        "How many {cls} changes are there between the before and after images? Answer with a number.",
     ),
     "change_fraction": (
         "What fraction of the area changed between the two images? Answer in percent.",

@@ -10,7 +10,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from data_converters.fakes import inria_aerial, loveda, nwpu_resisc45, whu_building
+from data_converters.fakes import (
+    cdd,
+    hi_ucd,
+    inria_aerial,
+    levir_cd,
+    lim_cd,
+    loveda,
+    nwpu_resisc45,
+    second,
+    whu_building,
+)
 from ts_instruct.errors import UnknownConverterError
 
 FakeMaker = Callable[..., dict[str, Any]]
@@ -20,6 +30,11 @@ FAKES: dict[str, FakeMaker] = {
     "inria_aerial": inria_aerial.make_fake,
     "loveda": loveda.make_fake,
     "nwpu_resisc45": nwpu_resisc45.make_fake,
+    "levir_cd": levir_cd.make_fake,
+    "cdd": cdd.make_fake,
+    "lim_cd": lim_cd.make_fake,
+    "second": second.make_fake,
+    "hi_ucd": hi_ucd.make_fake,
 }
 
 
