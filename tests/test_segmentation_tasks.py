@@ -103,7 +103,7 @@ def test_empty_binary_mask_answers_in_words():
     [poly] = _run("seg_polygons", sample, _ctx())
     assert poly.answer == "There is no building in this image." and poly.target["items"] == []
     [count] = _run("seg_count", sample, _ctx())
-    assert (count.answer, count.target) == ("0", {"type": "number", "value": 0})
+    assert (count.answer, count.target) == ("0", {"type": "number", "value": 0, "class": "building"})
     [exists] = _run("seg_exists", sample, _ctx())
     assert exists.answer == "No"
     assert _run("seg_exists", sample, _ctx(negatives=False)) == []

@@ -24,8 +24,8 @@ def class_id(record: dict[str, Any], name: str) -> int:
     return next(int(k) for k, v in record["annotations"]["masks"][0]["classes"].items() if v == name)
 
 
-def answer_iou(out: Path, record: dict[str, Any]) -> float:
-    """IoU between the source mask of the asked class and the answer text rasterised back.
+def answer_and_truth(out: Path, record: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """The answer text rasterised back and the source mask of the asked class, both ``(H, W)`` bool.
 
     The answer is parsed with the record's own render style (``meta.render``) in the frame of its image, then
     rasterised with :func:`ts_instruct.tasks.segmentation.answer_to_mask` (hole rings subtract).
@@ -36,7 +36,12 @@ def answer_iou(out: Path, record: dict[str, Any]) -> float:
     parsed = style.parse(record["messages"][1]["content"], style.frame(width, height), kind="polygon")
     cls = record["id"].rsplit("/", 1)[1]
     predicted = answer_to_mask(parsed.items, height, width, label=cls.replace("_", " "))
-    return mask_iou(predicted, stored_mask(out, record) == class_id(record, cls))
+    return predicted.astype(bool), stored_mask(out, record) == class_id(record, cls)
+
+
+def answer_iou(out: Path, record: dict[str, Any]) -> float:
+    """IoU between the source mask of the asked class and the answer text rasterised back."""
+    return mask_iou(*answer_and_truth(out, record))
 
 
 def check_polygons(record: dict[str, Any]) -> None:

@@ -100,7 +100,7 @@ def test_empty_mask_gives_negative_answers(converted):
     assert recs["seg_polygons"]["messages"][1]["content"] == "There is no building in this image."
     assert recs["seg_polygons"]["meta"]["target"]["items"] == []
     assert recs["seg_count"]["messages"][1]["content"] == "0"
-    assert recs["seg_exists"]["meta"]["target"] == {"type": "yes_no", "value": "no"}
+    assert recs["seg_exists"]["meta"]["target"] == {"type": "yes_no", "value": "no", "class": "building"}
     assert "polygons" not in recs["seg_exists"]["annotations"]
     assert stored_mask(out, recs["seg_count"]).max() == 0
 

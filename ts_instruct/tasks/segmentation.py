@@ -196,6 +196,7 @@ def seg_polygons(sample: Sample, ctx: TaskContext) -> Iterator[TaskOutput]:
         empty_text=f"There is no {name} in this image.",
         total=total,
     )
+    target["class"] = cls  # the asked class, which evaluation scores this answer against
     yield TaskOutput(
         task="seg_polygons",
         prompt=choose(_pool("seg_polygons", sample), seed=ctx.seed, key=_key(sample), cls=name),
@@ -215,7 +216,7 @@ def seg_count(sample: Sample, ctx: TaskContext) -> Iterator[TaskOutput]:
         task="seg_count",
         prompt=choose("count", seed=ctx.seed, key=_key(sample), cls_plural=plural(display_name(cls))),
         answer=str(n),
-        target={"type": "number", "value": n},
+        target={"type": "number", "value": n, "class": cls},
         suffix=f"/{cls}",
     )
 
@@ -240,7 +241,7 @@ def seg_exists(sample: Sample, ctx: TaskContext) -> Iterator[TaskOutput]:
             task="seg_exists",
             prompt=choose(_pool("exists", sample), seed=ctx.seed, key=f"{_key(sample)}/{cls}", cls=display_name(cls)),
             answer=value.capitalize(),
-            target={"type": "yes_no", "value": value},
+            target={"type": "yes_no", "value": value, "class": cls},
             suffix=f"/{cls}",
         )
 
