@@ -2,10 +2,13 @@ from contextlib import nullcontext as does_not_raise
 
 import numpy as np
 import pytest
+from PIL import Image, TiffImagePlugin, TiffTags
 
 from data_converters import get_converter
+from data_converters.fakes.masks import write_tiff
 from data_converters.families.segmentation import SegmentationConverter, binarize_building_mask, window_starts
 from ts_instruct.errors import ConfigError, InvalidAnnotationError
+from ts_instruct.sample import Sample, Skip
 
 
 @pytest.mark.parametrize(
@@ -82,3 +85,19 @@ def test_find_mask_prefers_the_image_suffix_and_names_the_expected_file(tmp_path
 def test_polygon_options_are_checked(tmp_path, name, options):
     with pytest.raises(ConfigError, match="must be a number >= 0"):
         get_converter(name)(tmp_path, **options)
+
+
+def test_malformed_georeference_keeps_the_sample_and_reports_the_tags(tmp_path):
+    ifd = TiffImagePlugin.ImageFileDirectory_v2()
+    ifd[33550] = (0.3, 0.3, 0.0)
+    ifd.tagtype[33550] = TiffTags.DOUBLE
+    ifd[33922] = (0.0, 0.0, 0.0)  # a tiepoint needs 6 numbers
+    ifd.tagtype[33922] = TiffTags.DOUBLE
+    folder = tmp_path / "aerial" / "train"
+    (folder / "image").mkdir(parents=True)
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(folder / "image" / "0.tif", tiffinfo=ifd)
+    write_tiff(folder / "label" / "0.tif", np.zeros((16, 16), np.uint8))
+    items = list(get_converter("whu_building")(tmp_path).read("train", "aerial/train/image/0.tif"))
+    assert [type(i) for i in items] == [Skip, Sample]
+    assert items[0].kept and "malformed GeoTIFF geotransform tags" in items[0].reason
+    assert items[1].meta.georef is None and items[1].meta.gsd == 0.3
