@@ -124,7 +124,11 @@ class _UnitProcessor:
         return result
 
     def _emit(self, sample: Sample, split: str) -> None:
-        """Write the sample's images and masks; set their output paths; resize when asked."""
+        """Write the sample's images, videos and masks; set their output paths; resize images when asked.
+
+        ``sample.videos`` holds source paths relative to the raw root on the way in and emitted paths
+        (``videos/<split>/<key>.<ext>``) on the way out.
+        """
         n = len(sample.images)
         target: tuple[int, int] | None = None
         if self.opts.resize_images and sample.images:
@@ -166,6 +170,13 @@ class _UnitProcessor:
             if sample.meta.georef is not None:  # the transform maps pixels of the emitted (resized) image
                 georef = GeoRef.from_dict(sample.meta.georef).scaled(target[0] / src_w, target[1] / src_h)
                 sample.meta.georef = georef.to_dict()
+        for j, video in enumerate(sample.videos):
+            # videos are never decoded here: copied (or hard-linked) as they are, under videos/<split>/
+            src = self.converter.root / video
+            tag = "" if len(sample.videos) == 1 else f"_{j}"
+            rel = f"videos/{split}/{sample.key}{tag}{src.suffix.lower()}"
+            place_file(src, self.dataset_dir / rel, "hardlink" if self.opts.image_mode == "hardlink" else "copy")
+            sample.videos[j] = rel
         for m in sample.annotations.masks:
             if m.pixels is not None:
                 rel = f"masks/{split}/{sample.key}_{m.name}.png"

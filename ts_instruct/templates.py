@@ -5,8 +5,9 @@ therefore depends only on (seed, sample key, task), never on the order in which 
 number of workers.
 
 Pools are plain ``str.format`` templates. Placeholders used: ``{cls}`` a class name, ``{classes}`` a list of names,
-``{choices}`` lettered options, ``{box}`` a rendered geometry, ``{n}`` a number, ``{question}``, ``{expr}``,
-``{year1}``/``{year2}`` the acquisition years of a before/after pair.
+``{choices}`` lettered options, ``{box}`` a rendered geometry, ``{n}`` a number (of frames, objects...),
+``{question}``, ``{expr}`` a referring expression, ``{geom}`` a geometry word, ``{year1}``/``{year2}`` the
+acquisition years of a before/after pair.
 Class names are shown as words (``storage-tank`` → ``storage tank``) by :func:`display_name`.
 """
 
@@ -86,14 +87,46 @@ POOLS: dict[str, tuple[str, ...]] = {
         "Write a short caption for this aerial image.",
         "Give a one-sentence description of the scene.",
     ),
+    "caption_video": (
+        "Describe what happens in this aerial video in one sentence.",
+        "Write a short caption for this drone video.",
+        "Give a one-sentence description of the event shown in the video.",
+    ),
+    "caption_frames": (
+        "These {n} frames come from one aerial video, in time order. Describe what happens in one sentence.",
+        "The {n} images are key frames of a drone video, earliest first. Write a short caption for the video.",
+    ),
+    "vqa": (
+        "{question}",
+        "{question}\nAnswer the question using a single word or phrase.",
+        "Answer briefly: {question}",
+    ),
     "ground": (
-        "Locate the object described as: {expr}. Give its {geom}.",
-        "Find {expr} in the image and output its {geom}.",
-        "Where is {expr}? Answer with its {geom}.",
+        'Locate the object described as "{expr}". Give its {geom}.',
+        'Find "{expr}" in the image and output its {geom}.',
+        'Where is "{expr}"? Answer with its {geom}.',
     ),
     "describe_box": (
         "Describe the object in the region {box}.",
         "What is at {box}? Describe it briefly.",
+        "Write a referring expression for the object at {box}.",
+    ),
+    # scene classification of videos (event recognition) and of key frames
+    "scene_open_video": (
+        "What event is shown in this aerial video? Answer with the event class.",
+        "Classify the event in this drone video. Answer with one class name.",
+    ),
+    "scene_choice_video": (
+        "Which of the following events is shown in this aerial video?\n{choices}\nAnswer with the letter.",
+        "Choose the event class of this drone video.\n{choices}\nAnswer with the option letter.",
+    ),
+    "scene_open_frames": (
+        "These {n} frames come from one aerial video, in time order. What event do they show? Answer with the "
+        "event class.",
+    ),
+    "scene_choice_frames": (
+        "These {n} frames come from one aerial video, in time order. Which event do they show?\n{choices}\n"
+        "Answer with the letter.",
     ),
     # change (two images: the earlier one comes first)
     "change_preamble": (

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from data_converters.fakes import (
+    capera,
     cdd,
     hi_ucd,
     inria_aerial,
@@ -18,8 +19,15 @@ from data_converters.fakes import (
     lim_cd,
     loveda,
     nwpu_resisc45,
+    rsicd,
+    rsitmd,
+    rsvg,
+    rsvqa,
     second,
+    sydney,
+    sydney_captions,
     whu_building,
+    whu_rs19,
 )
 from ts_instruct.errors import UnknownConverterError
 
@@ -30,6 +38,15 @@ FAKES: dict[str, FakeMaker] = {
     "inria_aerial": inria_aerial.make_fake,
     "loveda": loveda.make_fake,
     "nwpu_resisc45": nwpu_resisc45.make_fake,
+    "sydney": sydney.make_fake,
+    "sydney_captions": sydney_captions.make_fake,
+    "whu_rs19": whu_rs19.make_fake,
+    "rsicd": rsicd.make_fake,
+    "rsitmd": rsitmd.make_fake,
+    "capera": capera.make_fake,
+    "rsvqa_hr": rsvqa.make_fake_hr,
+    "rsvqa_lr": rsvqa.make_fake_lr,
+    "rsvg": rsvg.make_fake,
     "levir_cd": levir_cd.make_fake,
     "cdd": cdd.make_fake,
     "lim_cd": lim_cd.make_fake,
