@@ -6,8 +6,10 @@ from data_converters.base import Converter
 from data_converters.capera import CapERA
 from data_converters.cdd import CDD
 from data_converters.hi_ucd import HiUCD
+from data_converters.inria_aerial import InriaAerial
 from data_converters.levir_cd import LEVIRCD
 from data_converters.lim_cd import LIMCD
+from data_converters.loveda import LoveDA
 from data_converters.nwpu_resisc45 import NWPURESISC45
 from data_converters.registry import get_converter, list_converters, register_alias, register_converter
 from data_converters.rsicd import RSICD
@@ -18,8 +20,12 @@ from data_converters.rsvqa_lr import RSVQALR
 from data_converters.second import SECOND
 from data_converters.sydney import Sydney
 from data_converters.sydney_captions import SydneyCaptions
+from data_converters.whu_building import WHUBuilding
 from data_converters.whu_rs19 import WHURS19
 
+register_converter(WHUBuilding)
+register_converter(InriaAerial)
+register_converter(LoveDA)
 register_converter(NWPURESISC45)
 register_converter(Sydney)
 register_converter(SydneyCaptions)

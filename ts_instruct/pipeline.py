@@ -32,6 +32,7 @@ from ts_instruct.errors import (
     StrictModeError,
     TerraSenseError,
 )
+from ts_instruct.georef import GeoRef
 from ts_instruct.imageio import ImageMode, place_file, read_rgb, write_jpeg, write_png
 from ts_instruct.io import ShardWriter, SplitState, StateStore, shard_prefix, write_report
 from ts_instruct.render import RenderStyle, get_style
@@ -183,6 +184,9 @@ class _UnitProcessor:
             sample.annotations = scale_annotations(
                 sample.annotations, target[0] / src_w, target[1] / src_h, size=target
             )
+            if sample.meta.georef is not None:  # the transform maps pixels of the emitted (resized) image
+                georef = GeoRef.from_dict(sample.meta.georef).scaled(target[0] / src_w, target[1] / src_h)
+                sample.meta.georef = georef.to_dict()
         for j, video in enumerate(sample.videos):
             # videos are never decoded here: copied (or hard-linked) as they are, under videos/<split>/
             src = self.converter.root / video

@@ -63,6 +63,16 @@ POOLS: dict[str, tuple[str, ...]] = {
         "Extract the {cls} footprints in this remote sensing image as polygons.",
         "Give the polygon of each {cls} in the image.",
     ),
+    "seg_polygons_region": (
+        "Outline the {cls} areas in this image as polygons.",
+        "Give the polygons of all regions covered by {cls} in this remote sensing image.",
+        "Segment the {cls} in this aerial image and answer with polygons.",
+    ),
+    "seg_exists_region": (
+        "Is any {cls} visible in this image? Answer yes or no.",
+        "Does this remote sensing image contain {cls} areas? Answer yes or no.",
+        "Is there {cls} in this aerial image? Reply yes or no.",
+    ),
     "landcover_present": (
         "Which land-cover classes are present in this image? List them.",
         "List the land-cover categories visible in this remote sensing image.",

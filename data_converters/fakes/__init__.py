@@ -14,8 +14,10 @@ from data_converters.fakes import (
     capera,
     cdd,
     hi_ucd,
+    inria_aerial,
     levir_cd,
     lim_cd,
+    loveda,
     nwpu_resisc45,
     rsicd,
     rsitmd,
@@ -24,6 +26,7 @@ from data_converters.fakes import (
     second,
     sydney,
     sydney_captions,
+    whu_building,
     whu_rs19,
 )
 from ts_instruct.errors import UnknownConverterError
@@ -31,6 +34,9 @@ from ts_instruct.errors import UnknownConverterError
 FakeMaker = Callable[..., dict[str, Any]]
 
 FAKES: dict[str, FakeMaker] = {
+    "whu_building": whu_building.make_fake,
+    "inria_aerial": inria_aerial.make_fake,
+    "loveda": loveda.make_fake,
     "nwpu_resisc45": nwpu_resisc45.make_fake,
     "sydney": sydney.make_fake,
     "sydney_captions": sydney_captions.make_fake,

@@ -209,6 +209,11 @@ def build(style_name: str, root: Path) -> list[Record]:
     text, target = b.geometry([RenderItem("polygon", it.coords) for it in buildings], "polygon")
     target["label"] = "building"
     b.add("seg", "seg_class_polygons", "m0", "Outline every building as polygons.", text, target, seg_ann)
+    b.add("seg", "seg_count", "m0", "How many buildings?", "2", {"type": "number", "value": 2, "class": "building"},
+          seg_ann)  # fmt: skip
+    for i, (cls, yes) in enumerate([("road", "yes"), ("water", "no")]):
+        target = {"type": "yes_no", "value": yes, "class": cls}
+        b.add("seg", "seg_exists", f"m{i}", f"Is there any {cls}?", yes.capitalize(), target, seg_ann)
     b.add(
         "seg",
         "landcover_present",

@@ -26,6 +26,7 @@ from ts_instruct.geometry import hbox2qbox
 from ts_instruct.imageio import read_mask
 from ts_instruct.masks import Polygon, polygons_to_mask
 from ts_instruct.render import RenderItem
+from ts_instruct.tasks.segmentation import HOLE_SUFFIX
 
 Metrics = dict[str, Any]
 
@@ -155,9 +156,22 @@ def _item_polygon(item: RenderItem) -> Polygon:
     return Polygon(np.asarray(coords, dtype=np.float64).reshape(-1, 2))
 
 
+def _is_hole(item: RenderItem) -> bool:
+    return item.kind == "polygon" and (item.label or "").endswith(HOLE_SUFFIX)
+
+
 def _raster(items: Sequence[RenderItem], shape: tuple[int, int]) -> np.ndarray:
-    polys = [_item_polygon(it) for it in items if it.kind in ("hbox", "qbox", "polygon")]
+    """Pixels covered by the items; polygon rings labelled ``"<class> hole"`` clear what they cover."""
+    polys = [_item_polygon(it) for it in items if it.kind in ("hbox", "qbox", "polygon") and not _is_hole(it)]
+    holes = [_item_polygon(it).exterior for it in items if _is_hole(it)]
+    if polys and holes:  # polygons_to_mask sums windings over all rings, so the holes may hang on any polygon
+        polys[-1] = Polygon(polys[-1].exterior, holes)
     return polygons_to_mask(polys, shape[0], shape[1]).astype(bool)
+
+
+def _base_label(item: RenderItem) -> str:
+    label = item.label or ""
+    return normalize_text(label[: -len(HOLE_SUFFIX)] if _is_hole(item) else label)
 
 
 def _load_mask(case: Case, entry: dict[str, Any]) -> np.ndarray:
@@ -205,19 +219,19 @@ def _segmentation(cases: Sequence[Case], per_class: bool) -> Metrics:
             }
             valid, mask = None, np.zeros(mask_shape, bool)
         shape = mask.shape[:2]
-        if per_class:
+        if per_class or c.target.get("class"):  # a record naming its class (seg_polygons/<class>) is per class
             asked = _query_class(c)
             name = normalize_text(asked) if asked else None
             if name is None or name not in gt_of:
                 raise c.fail(f"asks for class {asked!r}, which its mask does not hold (classes: {sorted(gt_of)})")
             counts.setdefault(name, PixelCounts()).add(gt_of[name], _raster(geometry.items, shape), valid)
             continue
-        labels = {normalize_text(it.label or "") for it in geometry.items}
+        labels = {_base_label(it) for it in geometry.items}
         unknown += len(labels - set(gt_of))
         for name, gt in gt_of.items():
             if name in BACKGROUND_CLASSES:
                 continue
-            mine = [it for it in geometry.items if normalize_text(it.label or "") == name]
+            mine = [it for it in geometry.items if _base_label(it) == name]
             counts.setdefault(name, PixelCounts()).add(gt, _raster(mine, shape), valid)
     out: Metrics = {"n": len(cases), "unparsed": unparsed}
     if not per_class:

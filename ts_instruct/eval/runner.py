@@ -49,6 +49,8 @@ TASK_METRICS: dict[str, Scorer] = {
     "describe_box": text.score_describe_box,
     "seg_polygons": geo.score_seg_polygons,
     "seg_class_polygons": geo.score_seg_class_polygons,
+    "seg_count": text.score_count,
+    "seg_exists": text.score_yes_no,
     "landcover_present": text.score_present_classes,
     "landcover_fraction": text.score_class_fractions,
     "change_exists": text.score_yes_no,

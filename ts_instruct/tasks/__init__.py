@@ -23,11 +23,23 @@ from ts_instruct.tasks.change import (
 )
 from ts_instruct.tasks.classification import scene_choice, scene_open
 from ts_instruct.tasks.grounding import describe_box, ground
+from ts_instruct.tasks.segmentation import (
+    landcover_fraction,
+    landcover_present,
+    seg_count,
+    seg_exists,
+    seg_polygons,
+)
 from ts_instruct.tasks.vqa import vqa
 
 TASKS: dict[str, TaskFn] = {
     "scene_open": scene_open,
     "scene_choice": scene_choice,
+    "seg_polygons": seg_polygons,
+    "seg_count": seg_count,
+    "seg_exists": seg_exists,
+    "landcover_present": landcover_present,
+    "landcover_fraction": landcover_fraction,
     "caption": caption,
     "vqa": vqa,
     "ground": ground,
@@ -42,6 +54,7 @@ TASKS: dict[str, TaskFn] = {
 
 FAMILY_TASKS: dict[Family, tuple[str, ...]] = {
     "classification": ("scene_open", "scene_choice"),
+    "segmentation": ("seg_polygons", "seg_count", "seg_exists"),
     "caption": ("caption",),
     "vqa": ("vqa",),
     "grounding": ("ground", "describe_box"),
