@@ -129,6 +129,13 @@ class InriaAerial(SegmentationConverter):
 
         return [p for p in files if is_val(p) == (split == "val")]
 
+    def image_split(self, image: Path) -> str | None:
+        """``val`` or ``train`` by the tile number (both splits share ``train/images`` and ``train/gt``)."""
+        if image.parent.parent.name == "test":
+            return "test"
+        n = tile_number(image.stem)
+        return "val" if n is not None and n <= int(self.options["val_tiles"]) else "train"
+
     def mask_path(self, split: str, image: Path) -> Path | None:
         """``train/gt/<same name>``; ``None`` for test scenes (labels withheld)."""
         if split == "test":

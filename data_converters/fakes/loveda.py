@@ -65,7 +65,7 @@ def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
     return {
         "splits": {"train": 3, "val": 2, "test": 0},
         "skipped": {
-            "train": ["Train/Rural/images_png/4.png"],
+            "train": ["Train/Rural/masks_png/4.png"],
             "val": ["Val/Rural/masks_png/7.png"],
             "test": ["Test/Rural/images_png/9.png", "Test/Urban/images_png/8.png"],
         },

@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from data_converters.base import Converter, safe_key
-from ts_instruct.errors import ConfigError, InvalidAnnotationError, InvalidImageError
+from ts_instruct.errors import ConfigError, DatasetNotFoundError, InvalidAnnotationError, InvalidImageError
 from ts_instruct.georef import GeoRef, read_georef
 from ts_instruct.imageio import read_mask, read_rgb
 from ts_instruct.masks import mask_to_polygons
@@ -180,6 +180,52 @@ class SegmentationConverter(Converter):
         self.check_split(split)
         return [self.rel(p) for p in self.image_files(split)]
 
+    def _mask_folders(self, split: str) -> dict[Path, Path]:
+        """Mask folder → image folder, over the split's images (``{}`` for a split without images or labels)."""
+        try:
+            images = self.image_files(split)
+        except DatasetNotFoundError:
+            return {}
+        folders: dict[Path, Path] = {}
+        for image in images:
+            mask = self.mask_path(split, image)
+            if mask is not None:
+                folders.setdefault(mask.parent, image.parent)
+        return folders
+
+    def image_split(self, image: Path) -> str | None:
+        """The split an image at this path would belong to (``None``: ask no one, the default).
+
+        Datasets whose splits share one image folder override it, so that an orphan mask is reported with its split.
+        """
+        return None
+
+    def list_problems(self, split: str) -> Iterator[Skip]:
+        """Masks whose image is missing (nothing else names such a pair).
+
+        Each orphan mask is reported once: with :meth:`image_split` of its would-be image when that says, else with
+        the first split whose images use the mask's folder.
+        """
+        earlier: set[Path] = set()
+        for other in self.splits[: self.splits.index(split)]:
+            earlier |= set(self._mask_folders(other))
+        first_use = set(self._mask_folders(split)) - earlier  # folders this split reports for
+        folders = {m: i for s in self.splits for m, i in self._mask_folders(s).items()}
+        for mask_dir in sorted(folders):
+            image_dir = folders[mask_dir]
+            if not mask_dir.is_dir():
+                continue
+            images = [p for p in image_dir.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+            stems = {p.stem for p in images}
+            suffix = images[0].suffix if images else ".*"
+            for mask in sorted(mask_dir.iterdir()):
+                if not (mask.is_file() and mask.suffix.lower() in MASK_SUFFIXES and mask.stem not in stems):
+                    continue
+                expected = image_dir / f"{mask.stem}{suffix}"
+                owner = self.image_split(expected)
+                if owner == split or (owner is None and mask_dir in first_use):
+                    yield Skip(self.rel(mask), f"mask without its image: expected {self.rel(expected)}; not converted")
+
     @property
     def foreground(self) -> dict[int, str]:
         """Class id → name of the classes described by polygons."""
@@ -240,7 +286,7 @@ class SegmentationConverter(Converter):
                 source_size=(width, height),
                 pixels=None if copy_source else pixels,
             )
-            yield self._sample(split, key, ref, class_map, georef, extra, unit)
+            yield self._sample(split, key, ref, class_map, georef, extra, mask_rel)
             return
         for win in windows:
             crop = np.ascontiguousarray(pixels[win.y0 : win.y1, win.x0 : win.x1])
@@ -254,7 +300,7 @@ class SegmentationConverter(Converter):
                 np.ascontiguousarray(class_map[win.y0 : win.y1, win.x0 : win.x1]),
                 None if georef is None else georef.window(win.x0, win.y0),
                 extra,
-                unit,
+                mask_rel,
             )
 
     def _sample(
@@ -265,15 +311,15 @@ class SegmentationConverter(Converter):
         class_map: NDArray[np.uint8],
         georef: GeoRef | None,
         extra: dict[str, Any],
-        unit: str,
+        mask_rel: str,
     ) -> Sample | Skip:
-        """Polygons, class fractions and the mask of one emitted image."""
+        """Polygons, class fractions and the mask of one emitted image (a skip naming the mask when it is empty)."""
         counts = np.bincount(class_map.ravel(), minlength=256)
         total = int(class_map.size)
         nodata = int(counts[self.ignore_index]) if self.ignore_index is not None else 0
         valid = total - nodata
         if valid == 0:
-            return Skip(unit, f"mask holds only no-data (id {self.ignore_index}) pixels; nothing to learn", key=key)
+            return Skip(mask_rel, f"mask holds only no-data (id {self.ignore_index}) pixels; nothing to learn", key=key)
         polygons: list[PolygonAnn] = []
         for cid, name in self.foreground.items():
             if counts[cid] == 0:

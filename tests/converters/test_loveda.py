@@ -38,7 +38,7 @@ def test_counts_per_split_and_skips(converted):
     for split, v in report["splits"].items():
         assert sorted(s["file"] for s in v["skips"]) == info["skipped"][split]
     reasons = {s["file"]: s["reason"] for v in report["splits"].values() for s in v["skips"]}
-    assert "only no-data" in reasons["Train/Rural/images_png/4.png"]
+    assert "only no-data" in reasons["Train/Rural/masks_png/4.png"]
     assert "class id(s) [9]" in reasons["Val/Rural/masks_png/7.png"]
     assert "no ground truth" in reasons["Test/Urban/images_png/8.png"]
 
@@ -131,7 +131,7 @@ def test_missing_root_says_how_to_fix(tmp_path):
 
 def test_strict_fails_on_the_all_no_data_mask(fake_dataset, tmp_path):
     root, _ = fake_dataset(NAME)
-    with pytest.raises(StrictModeError, match=r"Train/Rural/images_png/4\.png"):
+    with pytest.raises(StrictModeError, match=r"Train/Rural/masks_png/4\.png"):
         convert_dataset(get_converter(NAME)(root), ConvertOptions(out=tmp_path, strict=True, progress=False))
 
 

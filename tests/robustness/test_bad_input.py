@@ -41,6 +41,7 @@ FOLDER_CLASSES = ("nwpu_resisc45", "sydney", "whu_rs19")  # class = folder name;
 TEXT_INDEXED = ("sydney_captions", "rsicd", "rsitmd", "capera", "rsvqa_hr", "rsvqa_lr")  # JSON index of the split
 GROUNDING_XML = ("rsvg",)  # per-image VOC XML read while listing units + object-index split lists
 CHANGE_PAIRS = ("levir_cd", "cdd", "lim_cd", "second", "hi_ucd")  # image pairs + label rasters
+SEG_MASKS = ("whu_building", "inria_aerial", "loveda")  # one image + one label raster, found by listing folders
 
 NO_LABELS = "no label rasters: annotations are folder names or text"
 NO_VECTOR = "no vector geometry in the annotations (change regions are traced from label rasters)"
@@ -49,30 +50,32 @@ _NA: list[tuple[tuple[str, ...], tuple[str, ...], str]] = [
     # (converters, mutations, reason)
     (FOLDER_CLASSES + TEXT_INDEXED + GROUNDING_XML,
      ("label_missing", "label_truncated", "label_bomb", "label_size_mismatch", "label_empty"), NO_LABELS),
-    (FOLDER_CLASSES + TEXT_INDEXED + GROUNDING_XML, ("pair_size_mismatch",), "one image per sample"),
-    (FOLDER_CLASSES + TEXT_INDEXED + CHANGE_PAIRS, ("geometry_zero_area", "geometry_out_of_bounds"), NO_VECTOR),
-    (FOLDER_CLASSES + TEXT_INDEXED + CHANGE_PAIRS, ("geometry_bowtie",), NO_VECTOR),
+    (FOLDER_CLASSES + TEXT_INDEXED + GROUNDING_XML + SEG_MASKS, ("pair_size_mismatch",), "one image per sample"),
+    (FOLDER_CLASSES + TEXT_INDEXED + CHANGE_PAIRS + SEG_MASKS, ("geometry_zero_area", "geometry_out_of_bounds"),
+     NO_VECTOR),
+    (FOLDER_CLASSES + TEXT_INDEXED + CHANGE_PAIRS + SEG_MASKS, ("geometry_bowtie",), NO_VECTOR),
     (GROUNDING_XML, ("geometry_bowtie",), "boxes only (xmin, ymin, xmax, ymax): a box cannot self-intersect"),
     (("capera",), ("image_missing", "image_truncated", "image_bomb"), "samples are videos (see video_*)"),
-    (tuple(n for n in FOLDER_CLASSES + TEXT_INDEXED + GROUNDING_XML + CHANGE_PAIRS if n != "capera"),
+    (tuple(n for n in FOLDER_CLASSES + TEXT_INDEXED + GROUNDING_XML + CHANGE_PAIRS + SEG_MASKS if n != "capera"),
      ("video_missing", "video_truncated"), NO_VIDEO),
     (FOLDER_CLASSES, ("annotation_missing",), "no annotation file: the class is the folder name"),
     (TEXT_INDEXED, ("annotation_missing",), "one index file per split or dataset, read while listing units: "
      "damaging it is json_syntax/json_entry, deleting it is a dataset that is not there"),
     (GROUNDING_XML, ("annotation_missing",), "every XML is read while listing units (global object numbering): a "
      "deleted XML cannot be told from one never shipped"),
-    (tuple(n for n in CHANGE_PAIRS if n != "lim_cd"), ("annotation_missing",),
+    (tuple(n for n in CHANGE_PAIRS + SEG_MASKS if n != "lim_cd"), ("annotation_missing",),
      "no annotation file: labels are rasters (see label_missing)"),
-    (FOLDER_CLASSES + GROUNDING_XML + tuple(n for n in CHANGE_PAIRS if n != "lim_cd"), ("json_syntax", "json_entry"),
-     "no JSON annotation"),
-    (FOLDER_CLASSES + TEXT_INDEXED + CHANGE_PAIRS, ("xml_syntax",), "no XML annotation"),
-    (FOLDER_CLASSES + TEXT_INDEXED + GROUNDING_XML + CHANGE_PAIRS, ("txt_bad_line",),
+    (FOLDER_CLASSES + GROUNDING_XML + SEG_MASKS + tuple(n for n in CHANGE_PAIRS if n != "lim_cd"),
+     ("json_syntax", "json_entry"), "no JSON annotation"),
+    (FOLDER_CLASSES + TEXT_INDEXED + CHANGE_PAIRS + SEG_MASKS, ("xml_syntax",), "no XML annotation"),
+    (FOLDER_CLASSES + TEXT_INDEXED + GROUNDING_XML + CHANGE_PAIRS + SEG_MASKS, ("txt_bad_line",),
      "no per-sample text annotation (split lists are split_list_bad_line)"),
-    (("sydney", "whu_rs19", *TEXT_INDEXED, *(n for n in CHANGE_PAIRS if n != "second")),
+    (("sydney", "whu_rs19", *TEXT_INDEXED, *SEG_MASKS, *(n for n in CHANGE_PAIRS if n != "second")),
      ("split_list_bad_line",), "no split list file"),
     (("sydney", "whu_rs19"), ("path_escape",), "no annotation names a file"),
     (("rsvqa_hr", "rsvqa_lr"), ("path_escape",), "images are named by numeric id (<id>.tif), never by a path"),
-    (("levir_cd", "cdd", "hi_ucd"), ("path_escape",), "pairs are found by listing folders; no annotation names a file"),
+    (("levir_cd", "cdd", "hi_ucd", *SEG_MASKS), ("path_escape",),
+     "images and labels are found by listing folders; no annotation names a file"),
     (("second",), ("path_escape",), "list entries are paths on the authors' machine reduced to their file name and "
      "matched against the folder listing, never opened"),
 ]  # fmt: skip
@@ -161,7 +164,7 @@ def test_dataset_gone(name: str, reference: Callable[[str], Reference], tmp_path
 
 
 def test_every_converter_is_in_a_group() -> None:
-    groups = FOLDER_CLASSES + TEXT_INDEXED + GROUNDING_XML + CHANGE_PAIRS
+    groups = FOLDER_CLASSES + TEXT_INDEXED + GROUNDING_XML + CHANGE_PAIRS + SEG_MASKS
     assert sorted(groups) == sorted(CONVERTERS), "place each converter with a fake in one group of the table"
 
 
