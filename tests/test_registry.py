@@ -2,7 +2,7 @@ import pytest
 
 from data_converters import get_converter, list_converters, register_converter
 from data_converters.base import Converter
-from data_converters.fakes import FAKES
+from data_converters.fakes import FAKES, make_fake
 from ts_instruct.errors import ConfigError, UnknownConverterError
 
 
@@ -10,6 +10,18 @@ def test_every_converter_is_registered_once_with_a_fake():
     names = [c.name for c in list_converters()]
     assert len(names) == len(set(names))
     assert set(names) == set(FAKES), "every converter needs a fake raw dataset generator (and vice versa)"
+
+
+@pytest.mark.parametrize("name", sorted(FAKES))
+def test_every_fake_scales_up(name, tmp_path):
+    # the conversion benchmark (benchmarks/bench_convert.py) grows every fake with `scale`
+    def units(root):
+        conv = get_converter(name)(root)
+        return sum(len(conv.units(s)) for s in conv.available_splits())
+
+    make_fake(name, tmp_path / "x1")
+    make_fake(name, tmp_path / "x2", scale=2)
+    assert units(tmp_path / "x2") > units(tmp_path / "x1")
 
 
 def test_every_converter_documents_itself():

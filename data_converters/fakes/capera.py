@@ -37,8 +37,11 @@ def _frames(rng: np.random.Generator) -> list[np.ndarray]:
     return [big[i : i + SIZE, i : i + SIZE] for i in range(FRAMES)]
 
 
-def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
+def make_fake(root: Path, *, seed: int = 0, scale: int = 1) -> dict[str, Any]:
     """Write the fake under ``root``.
+
+    ``scale`` multiplies the number of videos (benchmarks): ordinary ``Baseball_1NNN.mp4`` (train) and
+    ``Flood_1NNN.mp4`` (test) are added.
 
     Returns:
         ``{"splits": {"train": 4, "test": 3}, "samples": {"train": 3, "test": 2}, "corrupt": [...], "missing": [...],
@@ -47,7 +50,11 @@ def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
     root = Path(root)
     rng = np.random.default_rng(seed)
     entries: dict[str, list[dict[str, Any]]] = {"train": [], "test": []}
-    for vid, (split, folder, file) in VIDEOS.items():
+    videos = dict(VIDEOS)
+    for k in range(len(VIDEOS) * (scale - 1)):
+        split, folder = ("train", "Baseball") if k % 2 == 0 else ("test", "Flood")
+        videos[f"{folder}_{1000 + k}.mp4"] = (split, folder, f"{folder}_{1000 + k}.mp4")
+    for vid, (split, folder, file) in videos.items():
         if file is not None:
             save_video(root / "videos" / folder / file, _frames(rng), FPS)
         name = vid.split(".")[0]
@@ -77,9 +84,9 @@ def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
     }
     return {
         "splits": {s: len(v) for s, v in entries.items()},
-        "samples": {"train": 3, "test": 2},
+        "samples": {s: len(v) - 1 for s, v in entries.items()},  # Fire_001 (train) is corrupt, Flood_003 (test) absent
         "corrupt": [CORRUPT],
         "missing": ["Flood_003.mp4"],
-        "events": {vid: events[folder] for vid, (_, folder, _) in VIDEOS.items()},
+        "events": {vid: events[folder] for vid, (_, folder, _) in videos.items()},
         "frames": FRAMES,
     }

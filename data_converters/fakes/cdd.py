@@ -37,8 +37,11 @@ def _pair(rng: np.random.Generator, changed: bool) -> tuple[NDArray[np.uint8], N
     return before, after, label
 
 
-def make_fake(root: Path, *, seed: int = 0, model: bool = False) -> dict[str, Any]:
+def make_fake(root: Path, *, seed: int = 0, model: bool = False, scale: int = 1) -> dict[str, Any]:
     """Write the fake dataset under ``root`` and return what a correct conversion must find.
+
+    ``scale`` multiplies the number of pairs of the real version's splits (benchmarks); the quirks stay on the
+    pairs named above.
 
     Returns:
         ``units`` and ``samples`` per split (real version), ``skipped`` (split → files), ``labels``
@@ -49,7 +52,8 @@ def make_fake(root: Path, *, seed: int = 0, model: bool = False) -> dict[str, An
     base = Path(root) / BASE
     labels: dict[str, NDArray[np.uint8]] = {}
     skipped: dict[str, list[str]] = {s: [] for s in PAIRS}
-    for split, n in PAIRS.items():
+    pairs = {s: n * scale for s, n in PAIRS.items()}
+    for split, n in pairs.items():
         folder = base / "Real" / "subset" / split
         for i in range(n):
             stem = f"{i:05d}"
@@ -67,8 +71,8 @@ def make_fake(root: Path, *, seed: int = 0, model: bool = False) -> dict[str, An
             save_image(folder / "B" / f"{stem}.jpg", after)
             labels[f"{split}/{stem}"] = label
     info: dict[str, Any] = {
-        "units": dict(PAIRS),
-        "samples": {s: n - len(skipped[s]) for s, n in PAIRS.items()},
+        "units": dict(pairs),
+        "samples": {s: n - len(skipped[s]) for s, n in pairs.items()},
         "skipped": skipped,
         "labels": labels,
         "unchanged": ["00001"],

@@ -54,8 +54,12 @@ def _land_cover(rng: np.random.Generator) -> NDArray[np.uint8]:
     return lc
 
 
-def make_fake(root: Path, *, seed: int = 0, version: Literal["mini", "full"] = "mini") -> dict[str, Any]:
+def make_fake(
+    root: Path, *, seed: int = 0, version: Literal["mini", "full"] = "mini", scale: int = 1
+) -> dict[str, Any]:
     """Write the fake dataset under ``root`` and return what a correct conversion must find.
+
+    ``scale`` multiplies the number of tiles of every split (benchmarks): ordinary tiles ``0100``, ``0101`` ...
 
     Returns:
         ``units`` (split → tiles with labels), ``years`` (split → year pair), ``transitions`` (``"<split>/<key>"`` →
@@ -67,7 +71,8 @@ def make_fake(root: Path, *, seed: int = 0, version: Literal["mini", "full"] = "
     base = Path(root) / FOLDERS[version]
     transitions: dict[str, dict[str, int]] = {}
     units: dict[str, int] = {}
-    for split, names in TILES.items():
+    for split, base_names in TILES.items():
+        names = (*base_names, *(f"{100 + k:04d}" for k in range(len(base_names) * (scale - 1))))
         y1, y2 = YEARS[split]
         withheld = version == "full" and split == "test"
         for name in names:

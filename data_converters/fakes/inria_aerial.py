@@ -40,8 +40,11 @@ TEST_SCENES: dict[str, tuple[int, tuple[float, float]]] = {
 }
 
 
-def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
+def make_fake(root: Path, *, seed: int = 0, scale: int = 1) -> dict[str, Any]:
     """Write the fake under ``root`` and return what a correct conversion must find.
+
+    ``scale`` multiplies the number of training scenes (benchmarks): ordinary ``vienna6``, ``vienna7`` ... are added
+    (tile numbers above 5: train; the returned lists describe scale 1 only).
 
     Returns:
         ``{"scenes": {split: [scenes converted]}, "skipped": {split: [files the skips name]}, "georef": {scene:
@@ -49,7 +52,10 @@ def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
     """
     rng = np.random.default_rng(seed)
     base = Path(root) / "AerialImageDataset"
-    for name, (epsg, origin) in SCENES.items():
+    scenes = dict(SCENES)
+    for k in range(len(SCENES) * (scale - 1)):  # Vienna is in UTM zone 33N
+        scenes[f"vienna{6 + k}"] = (32633, (600000.0 + 180.0 * k, 5340000.0))
+    for name, (epsg, origin) in scenes.items():
         mask = building_mask(rng, SIZE, SIZE, 24, sizes=(0.04, 0.12))
         write_geotiff(
             base / "train" / "images" / f"{name}.tif",

@@ -70,7 +70,7 @@ def _captions(name: str, rng: np.random.Generator, n_buildings: int, road: bool)
     ]
 
 
-def make_fake(root: Path, *, seed: int = 0, source_images: str | Path | None = None) -> dict[str, Any]:
+def make_fake(root: Path, *, seed: int = 0, source_images: str | Path | None = None, scale: int = 1) -> dict[str, Any]:
     """Write the fake dataset under ``root`` and return what a correct conversion must find.
 
     Args:
@@ -78,6 +78,9 @@ def make_fake(root: Path, *, seed: int = 0, source_images: str | Path | None = N
         seed: seed of the LEVIR-CD pairs the tiles are cut from (when ``source_images`` is not given) and of the
             roads and captions.
         source_images: root of a LEVIR-CD fake on disk (either layout) to cut the tiles from instead.
+        scale: multiplies the number of tiles of every split (benchmarks): ordinary tiles ``<split>_001001.png``
+            ... cut from the extra pairs of a LEVIR-CD fake of the same ``scale`` (or ``source_images`` holding
+            them).
 
     Returns:
         ``units``/``samples`` per split, ``skipped`` (split → files), ``categories`` (file name → {"road": n,
@@ -85,14 +88,18 @@ def make_fake(root: Path, *, seed: int = 0, source_images: str | Path | None = N
         ``sources`` (``images/<split>/A/<name>`` → ``{"levir_cd": "<pair name>", "window": [x0, y0, x1, y1]}``).
     """
     rng = np.random.default_rng(seed + 1)
-    pairs = None if source_images is not None else levir_cd.make_pairs(seed)
+    pairs = None if source_images is not None else levir_cd.make_pairs(seed, scale)
     base = Path(root) / BASE
     entries: list[dict[str, Any]] = []
     units: dict[str, int] = {"train": 0, "val": 0, "test": 0}
     skipped: dict[str, list[str]] = {s: [] for s in units}
     categories: dict[str, dict[str, int]] = {}
     sources: dict[str, dict[str, Any]] = {}
-    for name, (src, rank) in TILES.items():
+    tiles = dict(TILES)
+    for split, n in levir_cd.PAIRS.items():
+        for k in range(n * (scale - 1)):
+            tiles[f"{split}_{1001 + k:06d}.png"] = (f"{split}_{n + 1 + k}", 0)
+    for name, (src, rank) in tiles.items():
         split = name.split("_")[0]
         units[split] += 1
         a, b, lab = pairs[src] if pairs is not None else _read_source(Path(source_images), src)  # type: ignore[arg-type]

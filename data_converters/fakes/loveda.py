@@ -34,8 +34,11 @@ FILES = (
 )
 
 
-def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
+def make_fake(root: Path, *, seed: int = 0, scale: int = 1) -> dict[str, Any]:
     """Write the fake under ``root`` and return what a correct conversion must find.
+
+    ``scale`` multiplies the number of images (benchmarks): ordinary files numbered from 1000 follow the split and
+    domain pattern of the first nine (the returned counts describe scale 1 only).
 
     Returns:
         ``{"splits": {split: samples}, "skipped": {split: [files the skips name]}, "fractions": {key: {class:
@@ -45,7 +48,12 @@ def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
     classes = ("background", "building", "road", "water", "barren", "forest", "agriculture")
     fractions: dict[str, dict[str, float]] = {}
     nodata: dict[str, float] = {}
-    for split, domain, n, quirk in FILES:
+    files = list(FILES) + [
+        (split, domain, 1000 + k * len(FILES) + j, None)
+        for k in range(scale - 1)
+        for j, (split, domain, _, _) in enumerate(FILES)
+    ]
+    for split, domain, n, quirk in files:
         folder = Path(root) / split / domain
         cmap = landcover_map(rng, SIZE, SIZE)
         if quirk == "nodata_band":

@@ -22,17 +22,20 @@ SIZE = 64
 CORRUPT = "church/church_003.jpg"
 
 
-def make_fake(root: Path, *, seed: int = 0, split_files: bool = True, per_class: int = PER_CLASS) -> dict[str, Any]:
+def make_fake(
+    root: Path, *, seed: int = 0, split_files: bool = True, per_class: int = PER_CLASS, scale: int = 1
+) -> dict[str, Any]:
     """Write the fake dataset under ``root`` and return what a correct conversion must find.
 
-    ``per_class`` scales the fake up (kill/resume tests and benchmarks); images ``i`` go to train, val, test by
-    ``i mod 3``.
+    ``per_class`` (or ``scale``, which multiplies it) scales the fake up (kill/resume tests and benchmarks); images
+    ``i`` go to train, val, test by ``i mod 3``.
 
     Returns:
         ``{"images": 12, "corrupt": [...], "splits": {"train": 4, "val": 4, "test": 4}}``: counts of images per split
         *including* the corrupt one (which lies in ``test``).
     """
     rng = np.random.default_rng(seed)
+    per_class *= scale
     base = Path(root) / "NWPU-RESISC45"
     lines: dict[str, list[str]] = {"train": [], "val": [], "test": []}
     for folder, prefix in FOLDERS.items():

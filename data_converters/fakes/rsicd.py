@@ -49,8 +49,11 @@ def _sentences(name: str, first_id: int) -> list[dict[str, Any]]:
     ]
 
 
-def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
+def make_fake(root: Path, *, seed: int = 0, scale: int = 1) -> dict[str, Any]:
     """Write the fake under ``root``.
+
+    ``scale`` multiplies the number of images (benchmarks): ordinary ``church_1NNN.jpg`` are added, split
+    train, train, val, test in turn.
 
     Returns:
         ``{"splits": {"train": 5, "val": 2, "test": 2}, "missing": [...], "bad_entries": 1}``: entries listed per split
@@ -59,7 +62,10 @@ def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
     root = Path(root)
     rng = np.random.default_rng(seed)
     images = []
-    for i, (name, split) in enumerate(ENTRIES):
+    entries = list(ENTRIES) + [
+        (f"church_{1000 + k}.jpg", ("train", "train", "val", "test")[k % 4]) for k in range(len(ENTRIES) * (scale - 1))
+    ]
+    for i, (name, split) in enumerate(entries):
         if name != MISSING:
             save_image(root / "RSICD_images" / name, texture(rng, SIZE, SIZE))
         sents = _sentences(name, 5 * i)
@@ -68,9 +74,9 @@ def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
         images.append(
             {"filename": name, "imgid": i, "split": split, "sentids": [s["sentid"] for s in sents], "sentences": sents}
         )
-    images.append({"imgid": len(ENTRIES), "split": "train", "sentences": []})  # no filename
+    images.append({"imgid": len(entries), "split": "train", "sentences": []})  # no filename
     (root / "dataset_rsicd.json").write_text(
         json.dumps({"images": images, "dataset": "rsicd"}, ensure_ascii=False), encoding="utf-8"
     )
-    splits = {s: sum(1 for _, v in ENTRIES if v == s) for s in ("train", "val", "test")}
+    splits = {s: sum(1 for _, v in entries if v == s) for s in ("train", "val", "test")}
     return {"splits": splits, "missing": [f"RSICD_images/{MISSING}"], "bad_entries": 1}

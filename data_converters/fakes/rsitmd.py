@@ -27,8 +27,11 @@ BLANK_SENTENCE = "boat_0.tif"
 ALL_BLANK = "park_12.tif"
 
 
-def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
+def make_fake(root: Path, *, seed: int = 0, scale: int = 1) -> dict[str, Any]:
     """Write the fake under ``root``.
+
+    ``scale`` multiplies the number of images (benchmarks): ordinary ``school_1NNN.tif`` are added, every third in
+    test.
 
     Returns:
         ``{"splits": {"train": 4, "test": 2}, "blank_sentences": 1, "all_blank": [...], "keywords": {file: [...]}}``.
@@ -36,7 +39,11 @@ def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
     base = Path(root) / "RSITMD"
     rng = np.random.default_rng(seed)
     images = []
-    for i, (name, split, keywords) in enumerate(ENTRIES):
+    entries = list(ENTRIES) + [
+        (f"school_{1000 + k}.tif", "test" if k % 3 == 0 else "train", ["school"])
+        for k in range(len(ENTRIES) * (scale - 1))
+    ]
+    for i, (name, split, keywords) in enumerate(entries):
         save_image(base / "images" / name, texture(rng, SIZE, SIZE))
         stem = name.rsplit(".", 1)[0]
         raws = [

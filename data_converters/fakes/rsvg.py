@@ -59,20 +59,33 @@ def _xml(n: int, objects: Sequence[tuple[str, tuple[int, int, int, int], str]]) 
     return "".join(parts)
 
 
-def make_fake(root: Path, *, seed: int = 0, source_images: Sequence[Path] | None = None) -> dict[str, Any]:
+def make_fake(
+    root: Path, *, seed: int = 0, source_images: Sequence[Path] | None = None, scale: int = 1
+) -> dict[str, Any]:
     """Write the fake under ``root``.
+
+    ``scale`` multiplies the number of images (benchmarks): ordinary images ``00006`` ... with the two objects of
+    image ``00005``, their object indices appended to train, val and test in turn (index 99, which the train list
+    names as out of range at scale 1, is never assigned).
 
     Returns:
         ``{"samples": {...}, "refs": {split: sorted global ids kept}, "bad_lines": {split: [line numbers]},
         "dropped": [global ids dropped]}``.
     """
     base = Path(root) / "DIOR_RSVG"
-    for i, objects in enumerate(OBJECTS):
+    images = list(OBJECTS) + [OBJECTS[4]] * (len(OBJECTS) * (scale - 1))
+    lines_of = {s: list(v) for s, v in SPLITS.items()}
+    first = sum(len(o) for o in OBJECTS)
+    for i in range(len(OBJECTS), len(images)):
+        split = ("train", "val", "test")[i % 3]
+        lines_of[split] += [str(g) for g in range(first, first + len(images[i])) if g != 99]
+        first += len(images[i])
+    for i, objects in enumerate(images):
         n = i + 1
         save_image(base / "JPEGImages" / f"{n:05d}.jpg", source_or_texture(source_images, i, seed, "dior", n, SIZE))
         (base / "Annotations").mkdir(parents=True, exist_ok=True)
         (base / "Annotations" / f"{n:05d}.xml").write_text(_xml(n, objects), encoding="utf-8")
-    for split, lines in SPLITS.items():
+    for split, lines in lines_of.items():
         (base / f"{split}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     dropped = [5, 7]
     refs = {

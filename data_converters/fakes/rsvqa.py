@@ -37,12 +37,20 @@ def _build(
     splits: dict[str, list[int]],
     qtypes: tuple[str, ...],
     qid_key: str,
+    scale: int = 1,
 ) -> dict[str, Any]:
     root = Path(root)
     rng = np.random.default_rng(seed)
+    missing = splits["train"][-1]
+    if scale > 1:  # ordinary images with the next ids, each split growing in proportion
+        next_id = sum(len(ids) for ids in splits.values())
+        splits = {s: list(ids) for s, ids in splits.items()}
+        for s in list(splits):
+            extra = len(splits[s]) * (scale - 1)
+            splits[s] += list(range(next_id, next_id + extra))
+            next_id += extra
     split_of = {i: s for s, ids in splits.items() for i in ids}
     n_images = len(split_of)
-    missing = splits["train"][-1]
     for i in range(n_images):
         if i != missing:
             save_image(root / image_dir / f"{i}.tif", texture(rng, SIZE, SIZE))
@@ -102,6 +110,10 @@ def _build(
     )
     answers.append({"id": qid, "date_added": 0, qid_key: qid, "people_id": 0, "answer": "1"})
     q_split.append("test")
+    asked: dict[tuple[int, str], list[int]] = {}
+    for q, s in zip(questions, q_split, strict=True):
+        if isinstance(q["img_id"], int):
+            asked.setdefault((q["img_id"], s), []).append(q["id"])
     for split in splits:
         imgs = []
         for i in range(n_images):
@@ -118,9 +130,7 @@ def _build(
                         "res-y": 1.0,
                         "people_id": 0,
                         "type": "tile",
-                        "questions_ids": [
-                            q["id"] for q, s in zip(questions, q_split, strict=True) if q["img_id"] == i and s == split
-                        ],
+                        "questions_ids": asked.get((i, split), []),
                         "active": True,
                     }
                 )
@@ -151,11 +161,15 @@ def _build(
     }
 
 
-def make_fake_lr(root: Path, *, seed: int = 0) -> dict[str, Any]:
-    """RSVQA-LR in the real layout (``Images_LR/``, ``LR_split_*``): 6 images; train 3 (one missing), val 1, test 2."""
+def make_fake_lr(root: Path, *, seed: int = 0, scale: int = 1) -> dict[str, Any]:
+    """RSVQA-LR in the real layout (``Images_LR/``, ``LR_split_*``): 6 images; train 3 (one missing), val 1, test 2.
+
+    ``scale`` multiplies the number of images of every split (benchmarks).
+    """
     return _build(
         root,
         seed,
+        scale=scale,
         prefix="LR",
         image_dir="Images_LR",
         splits={"train": [0, 1, 2], "val": [3], "test": [4, 5]},
@@ -164,11 +178,15 @@ def make_fake_lr(root: Path, *, seed: int = 0) -> dict[str, Any]:
     )
 
 
-def make_fake_hr(root: Path, *, seed: int = 0) -> dict[str, Any]:
-    """RSVQA-HR in the real layout (``Data/``, ``USGS_split_*``): 8 images; train 3, val 1, test 2, test_phili 2."""
+def make_fake_hr(root: Path, *, seed: int = 0, scale: int = 1) -> dict[str, Any]:
+    """RSVQA-HR in the real layout (``Data/``, ``USGS_split_*``): 8 images; train 3, val 1, test 2, test_phili 2.
+
+    ``scale`` multiplies the number of images of every split (benchmarks).
+    """
     return _build(
         root,
         seed,
+        scale=scale,
         prefix="USGS",
         image_dir="Data",
         splits={"train": [0, 1, 2], "val": [3], "test": [4, 5], "test_phili": [6, 7]},

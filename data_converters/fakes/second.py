@@ -43,8 +43,11 @@ def _draw(label: NDArray[np.uint8], mask: NDArray[np.bool_], cid: int) -> None:
     label[mask] = PALETTE[cid]
 
 
-def make_fake(root: Path, *, seed: int = 0, lists: bool = True) -> dict[str, Any]:
+def make_fake(root: Path, *, seed: int = 0, lists: bool = True, scale: int = 1) -> dict[str, Any]:
     """Write the fake dataset under ``root`` and return what a correct conversion must find.
+
+    ``scale`` multiplies the number of pairs (benchmarks): ordinary pairs ``00100``, ``00101`` ... are added, every
+    third in val.
 
     Returns:
         ``pairs`` (all keys), ``splits`` (split → keys when ``lists``), ``transitions`` (key → {"from → to": number
@@ -53,7 +56,9 @@ def make_fake(root: Path, *, seed: int = 0, lists: bool = True) -> dict[str, Any
     rng = np.random.default_rng(seed)
     base = Path(root) / BASE
     transitions: dict[str, dict[str, int]] = {}
-    for name in NAMES:
+    extra = [f"{100 + k:05d}" for k in range(len(NAMES) * (scale - 1))]
+    names, val = (*NAMES, *extra), (*VAL, *extra[::3])
+    for name in names:
         before, after = pair_images(rng, SIZE, SIZE)
         label1 = np.full((SIZE, SIZE, 3), 255, np.uint8)
         label2 = label1.copy()
@@ -85,13 +90,13 @@ def make_fake(root: Path, *, seed: int = 0, lists: bool = True) -> dict[str, Any
         transitions[name] = counts
         for folder, arr in (("im1", before), ("im2", after), ("label1", label1), ("label2", label2)):
             save_image(base / folder / f"{name}.png", arr)
-    splits = {"train": [n for n in NAMES if n not in VAL], "val": list(VAL)}
+    splits = {"train": [n for n in names if n not in val], "val": [n for n in names if n in val]}
     if lists:
         for split, names in splits.items():
             lines = [f"/data/ChangeDetection/ST/{split}/im1/{n}.png" for n in names]
             (base / f"{split}_list.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return {
-        "pairs": list(NAMES),
+        "pairs": list(names),
         "splits": splits if lists else None,
         "transitions": transitions,
         "unchanged": [UNCHANGED],

@@ -19,8 +19,12 @@ PER_CLASS = 2
 SIZE = 32
 
 
-def make_fake(root: Path, *, seed: int = 0, source_images: Sequence[Path] | None = None) -> dict[str, Any]:
+def make_fake(
+    root: Path, *, seed: int = 0, source_images: Sequence[Path] | None = None, scale: int = 1
+) -> dict[str, Any]:
     """Write the fake under ``root``.
+
+    ``scale`` multiplies the number of patches per class (benchmarks).
 
     Returns:
         ``{"images": 14, "labels": {relative path: class}, "numbers": {relative path: n}}``.
@@ -28,9 +32,10 @@ def make_fake(root: Path, *, seed: int = 0, source_images: Sequence[Path] | None
     base = Path(root) / "Sydney"
     labels: dict[str, str] = {}
     numbers: dict[str, int] = {}
+    per_class = PER_CLASS * scale
     for i, folder in enumerate(FOLDERS):
-        for j in range(PER_CLASS):
-            n = i * PER_CLASS + j + 1
+        for j in range(per_class):
+            n = i * per_class + j + 1
             rel = f"Sydney/{folder}/{n}.tif"
             save_image(Path(root) / rel, source_or_texture(source_images, n - 1, seed, "sydney", n, SIZE))
             labels[rel] = folder.lower()

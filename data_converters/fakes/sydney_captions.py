@@ -26,8 +26,13 @@ SENTENCES = (
 )
 
 
-def make_fake(root: Path, *, seed: int = 0, source_images: Sequence[Path] | None = None) -> dict[str, Any]:
+def make_fake(
+    root: Path, *, seed: int = 0, source_images: Sequence[Path] | None = None, scale: int = 1
+) -> dict[str, Any]:
     """Write the fake under ``root``.
+
+    ``scale`` multiplies the number of images (benchmarks): images ``15.tif`` ... follow, split 10:2:2 as the first
+    14.
 
     Returns:
         ``{"splits": {"train": 10, "val": 2, "test": 2}, "numbers": {file name: n}}``; every image keeps 4 distinct
@@ -36,7 +41,8 @@ def make_fake(root: Path, *, seed: int = 0, source_images: Sequence[Path] | None
     root = Path(root)
     images = []
     sent_id = 0
-    for n in range(1, N + 1):
+    split_of = {n: SPLITS[(n - 1) % N + 1] for n in range(1, N * scale + 1)}
+    for n in range(1, N * scale + 1):
         save_image(root / "imgs" / f"{n}.tif", source_or_texture(source_images, n - 1, seed, "sydney", n, SIZE))
         raws = [s.replace("houses", f"houses {n}") for s in SENTENCES]
         if n == 3:
@@ -51,7 +57,7 @@ def make_fake(root: Path, *, seed: int = 0, source_images: Sequence[Path] | None
             {
                 "filename": f"{n}.tif",
                 "imgid": n - 1,
-                "split": SPLITS[n],
+                "split": split_of[n],
                 "sentids": [s["sentid"] for s in sentences],
                 "sentences": sentences,
             }
@@ -59,5 +65,5 @@ def make_fake(root: Path, *, seed: int = 0, source_images: Sequence[Path] | None
     (root / "dataset.json").write_text(
         json.dumps({"images": images, "dataset": "sydney"}, ensure_ascii=False), encoding="utf-8"
     )
-    splits = {s: sum(1 for v in SPLITS.values() if v == s) for s in ("train", "val", "test")}
-    return {"splits": splits, "numbers": {f"{n}.tif": n for n in range(1, N + 1)}}
+    splits = {s: sum(1 for v in split_of.values() if v == s) for s in ("train", "val", "test")}
+    return {"splits": splits, "numbers": {f"{n}.tif": n for n in split_of}}

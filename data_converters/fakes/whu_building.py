@@ -54,8 +54,11 @@ def _tile(
     return mask
 
 
-def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
+def make_fake(root: Path, *, seed: int = 0, scale: int = 1) -> dict[str, Any]:
     """Write the three subsets under ``root`` and return what a correct conversion must find.
+
+    ``scale`` multiplies the number of aerial tiles of every split (benchmarks): ordinary tiles ``1000``, ``1001``
+    ... are added (the returned counts describe scale 1 only).
 
     Returns:
         ``{"versions": {version: {"splits": {split: samples}, "skipped": {split: [files]}}}, "buildings":
@@ -74,6 +77,7 @@ def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
         "test": [("6", {}), ("7", {}), ("8", {"label_form": "01"})],
     }
     for split, tiles in plan.items():
+        tiles += [(str(1000 + len(plan) * k + j), {}) for k in range(scale - 1) for j in range(len(tiles))]
         for name, kw in tiles:
             n = kw.pop("n", 5)
             mask = _tile(rng, aerial / split, name, SIZE, n, **kw)

@@ -33,16 +33,19 @@ SIZE = 48
 CORRUPT = "WHU-RS19/beach/beach-03.jpg"
 
 
-def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
+def make_fake(root: Path, *, seed: int = 0, scale: int = 1) -> dict[str, Any]:
     """Write the fake under ``root``.
+
+    ``scale`` multiplies the number of images per class (benchmarks): ordinary ``<class>_1NNN.jpg`` are added.
 
     Returns:
         ``{"images": 15, "labels": {relative path: class}, "corrupt": [relative path]}``.
     """
     rng = np.random.default_rng(seed)
     labels = {}
-    for folder, names in FILES.items():
-        for name in names:
+    for folder, base_names in FILES.items():
+        extra = [f"{CLASSES[folder]}_{1000 + k}.jpg" for k in range(len(base_names) * (scale - 1))]
+        for name in (*base_names, *extra):
             rel = f"WHU-RS19/{folder}/{name}"
             save_image(Path(root) / rel, texture(rng, SIZE, SIZE))
             labels[rel] = CLASSES[folder]
