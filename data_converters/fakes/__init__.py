@@ -10,12 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from data_converters.fakes import nwpu_resisc45
+from data_converters.fakes import dota, nwpu_resisc45
 from ts_instruct.errors import UnknownConverterError
 
 FakeMaker = Callable[..., dict[str, Any]]
 
 FAKES: dict[str, FakeMaker] = {
+    "dota": dota.make_fake,
     "nwpu_resisc45": nwpu_resisc45.make_fake,
 }
 

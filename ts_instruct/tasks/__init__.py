@@ -13,14 +13,21 @@ from ts_instruct.record import Record
 from ts_instruct.sample import Family, Sample
 from ts_instruct.tasks.base import TaskContext, TaskFn, TaskOptions, TaskOutput, escape_placeholders, to_record
 from ts_instruct.tasks.classification import scene_choice, scene_open
+from ts_instruct.tasks.detection import classify_box, count, detect_all, detect_class, exists
 
 TASKS: dict[str, TaskFn] = {
     "scene_open": scene_open,
     "scene_choice": scene_choice,
+    "detect_all": detect_all,
+    "detect_class": detect_class,
+    "count": count,
+    "exists": exists,
+    "classify_box": classify_box,
 }
 
 FAMILY_TASKS: dict[Family, tuple[str, ...]] = {
     "classification": ("scene_open", "scene_choice"),
+    "detection": ("detect_all", "detect_class", "count", "exists", "classify_box"),
 }
 
 __all__ = [
