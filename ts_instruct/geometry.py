@@ -16,7 +16,8 @@ Conventions (every function below follows them):
   ``w >= h`` (``w`` is the long side; the sides are swapped and ``pi/2`` added to ``theta`` when ``h > w``), then
   ``theta`` is wrapped into ``[-pi/2, pi/2)``. mmrotate also swaps when ``w == h``, which leaves a square with
   two representations; here a square (``|w - h| <= 1e-9 * max(w, h)``) keeps ``w, h`` and wraps ``theta`` into
-  ``[-pi/4, pi/4)`` instead (a square repeats every quarter turn), so each box has exactly one rbox.
+  ``[-pi/4, pi/4)`` instead (a square repeats every quarter turn), so each box has exactly one rbox. ``w >= h``
+  holds in every case.
 - **polygon**: array of shape ``(M, 2)`` of vertices, not closed (the first vertex is not repeated). Exterior rings
   run clockwise on screen (positive shoelace sum), holes the opposite way.
 - **window**: a crop ``(x0, y0, x1, y1)`` in source pixels, half-open (columns ``x0..x1-1``), as a tuple or a
@@ -42,10 +43,14 @@ _SQUARE_RTOL = 1e-9  # relative tolerance for "w == h" in the le90 regularisatio
 
 
 class _WindowLike(Protocol):
-    x0: int
-    y0: int
-    x1: int
-    y1: int
+    @property
+    def x0(self) -> float: ...
+    @property
+    def y0(self) -> float: ...
+    @property
+    def x1(self) -> float: ...
+    @property
+    def y1(self) -> float: ...
 
 
 WindowLike = _WindowLike | Sequence[float]
@@ -97,7 +102,7 @@ def signed_area(poly: ArrayLike) -> float:
     p = _as_poly(poly)
     if len(p) < 3:
         return 0.0
-    x, y = p[:, 0], p[:, 1]
+    x, y = p[:, 0] - p[0, 0], p[:, 1] - p[0, 1]  # relative to the first vertex: less cancellation
     return float(0.5 * (np.dot(x[:-1], y[1:]) - np.dot(x[1:], y[:-1]) + x[-1] * y[0] - x[0] * y[-1]))
 
 
@@ -116,6 +121,13 @@ def polygon_area(poly: ArrayLike, holes: Sequence[ArrayLike] = ()) -> float:
         15.0
     """
     return abs(signed_area(poly)) - sum(abs(signed_area(h)) for h in holes)
+
+
+def _shoelace2(pts: FloatArray) -> FloatArray:
+    """Twice the signed area of rings (N, K, 2), relative to each first vertex to limit cancellation."""
+    rel = pts - pts[:, :1]
+    x, y = rel[..., 0], rel[..., 1]
+    return np.asarray(np.sum(x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y, axis=1), dtype=np.float64)
 
 
 def _qbox_polygons(qboxes: FloatArray) -> NDArray[np.object_]:
@@ -139,8 +151,7 @@ def valid_qbox_mask(qboxes: ArrayLike, eps: float = 1e-6) -> NDArray[np.bool_]:
     q = _as_boxes(qboxes, 8, "qboxes").reshape(-1, 8)
     finite = np.asarray(np.isfinite(q).all(axis=1), dtype=bool)
     q = np.where(finite[:, None], q, 0.0)
-    x, y = q[:, 0::2], q[:, 1::2]
-    area = 0.5 * np.abs(np.sum(x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y, axis=1))
+    area = 0.5 * np.abs(_shoelace2(q.reshape(-1, 4, 2)))
     simple = shapely.is_valid(_qbox_polygons(q))
     return np.asarray(finite & (area > eps) & simple, dtype=bool)
 
@@ -179,11 +190,11 @@ def validate_qbox(q: ArrayLike, *, where: str, eps: float = 1e-6) -> FloatArray:
         raise GeometryError(f"{where}: qbox must have 8 numbers (x1 y1 ... x4 y4), got shape {arr.shape}")
     if not np.isfinite(arr).all():
         raise GeometryError(f"{where}: qbox must be finite, got {arr.tolist()}")
-    area = abs(signed_area(arr))
-    if area <= eps:
-        raise GeometryError(f"{where}: qbox must have area > {eps}, got {area:g} (degenerate): {arr.tolist()}")
     if not is_valid_qbox(arr, eps):
-        raise GeometryError(f"{where}: qbox must not self-intersect (corners out of order?), got {arr.tolist()}")
+        repaired = float(shapely.area(shapely.make_valid(shapely.Polygon(arr.reshape(4, 2)))))
+        if repaired > eps:  # a bow-tie can have zero shoelace area, yet cover area once its edges are untangled
+            raise GeometryError(f"{where}: qbox must not self-intersect (corners out of order?), got {arr.tolist()}")
+        raise GeometryError(f"{where}: qbox must have area > {eps} (degenerate), got {arr.tolist()}")
     return canonical_qbox(arr)
 
 
@@ -218,7 +229,8 @@ def canonical_qbox(qboxes: ArrayLike) -> FloatArray:
     """Reorder 4-corner boxes (..., 8), given in either orientation from any corner, to the canonical order.
 
     The cyclic order of the corners is kept (only the direction and the first corner change), so a bow-tie stays a
-    bow-tie: check with :func:`is_valid_qbox` or repair with :func:`poly2qbox`. A zero-area box keeps its direction.
+    bow-tie: check with :func:`is_valid_qbox` or repair with :func:`poly2qbox`. A zero-area box keeps its direction;
+    a corner given twice starts at its first copy, so the output does not depend on where the input started.
 
     Raises:
         GeometryError: when the last dimension is not 8.
@@ -230,15 +242,16 @@ def canonical_qbox(qboxes: ArrayLike) -> FloatArray:
     q = _as_boxes(qboxes, 8, "qboxes")
     shape = q.shape
     pts = q.reshape(-1, 4, 2)
-    x, y = pts[..., 0], pts[..., 1]
-    area2 = np.sum(x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y, axis=1)
-    pts = np.where((area2 < 0)[:, None, None], pts[:, ::-1], pts)
+    pts = np.where((_shoelace2(pts) < 0)[:, None, None], pts[:, ::-1], pts)
     x, y = pts[..., 0], pts[..., 1]
     s = x + y
     tol = _TIE_RTOL * np.maximum(1.0, np.abs(pts).max(axis=(1, 2)))[:, None]
     cand = s <= s.min(axis=1, keepdims=True) + tol
     ym = np.where(cand, y, np.inf)
     cand &= ym <= ym.min(axis=1, keepdims=True) + tol
+    # a corner given twice: start at the first copy, so that a cyclic shift of the input cannot change the output
+    run_start = cand & np.any(np.abs(pts - np.roll(pts, 1, axis=1)) > tol[..., None], axis=-1)
+    cand = np.where(run_start.any(axis=1, keepdims=True), run_start, cand)
     first = np.argmin(np.where(cand, x, np.inf), axis=1)
     order = (first[:, None] + np.arange(4)[None]) % 4
     out = np.take_along_axis(pts, order[..., None], axis=1)
@@ -256,7 +269,7 @@ def regularize_rbox(rboxes: ArrayLike) -> FloatArray:
     w, h, t = r[..., 2], r[..., 3], r[..., 4]
     square = np.abs(w - h) <= _SQUARE_RTOL * np.maximum(w, h)
     swap = (h > w) & ~square
-    w_, h_ = np.where(swap, h, w), np.where(swap, w, h)
+    w_, h_ = np.maximum(w, h), np.minimum(w, h)  # for a square this only moves float noise, keeping w >= h
     t = np.where(swap, t + np.pi / 2, t)
     period = np.where(square, np.pi / 2, np.pi)
     t = np.mod(t + period / 2, period) - period / 2
@@ -487,14 +500,14 @@ def clip_polygon(poly: ArrayLike, window: WindowLike) -> tuple[list[FloatArray],
     """
     p = _as_poly(poly)
     x0, y0, x1, y1 = _window(window)
-    if len(p) < 3 or abs(signed_area(p)) <= 0:
+    geom = shapely.make_valid(shapely.Polygon(p)) if len(p) >= 3 else None
+    area = 0.0 if geom is None else float(shapely.area(geom))
+    if geom is None or area <= 0:
         inside = len(p) > 0 and bool(np.all((p >= [x0, y0]) & (p <= [x1, y1])))
         return ([orient_ring(p - [x0, y0])], 1.0) if inside else ([], 0.0)
-    geom = shapely.make_valid(shapely.Polygon(p))
-    area = float(shapely.area(geom))
     inter = shapely.intersection(geom, shapely.box(x0, y0, x1, y1))
     pieces = [g for g in shapely.get_parts(inter) if isinstance(g, shapely.Polygon) and g.area > 0]
-    if area <= 0 or not pieces:
+    if not pieces:
         return [], 0.0
     kept = sum(g.area for g in pieces)
     rings = [orient_ring(np.asarray(g.exterior.coords)[:-1] - [x0, y0]) for g in pieces]
@@ -566,25 +579,44 @@ def iou_poly(a: ArrayLike, b: ArrayLike) -> float:
 def iou_qbox(a: ArrayLike, b: ArrayLike) -> FloatArray:
     """Pairwise IoU of qboxes a (N, 8) and b (M, 8), array of shape (N, M).
 
-    Only pairs whose bounding boxes overlap (found with a shapely ``STRtree``) are intersected, so the cost grows
-    with the number of overlapping pairs, not N x M. Invalid quads (bow-ties) are repaired with ``make_valid``.
+    Only pairs whose bounding boxes overlap (found with a shapely ``STRtree``) are intersected, so the geometry cost
+    grows with the number of overlapping pairs, not N x M; for 100k boxes against thousands the dense (N, M) array
+    itself is the cost, and :func:`iou_qbox_pairs` gives the same numbers sparsely. Invalid quads (bow-ties) are
+    repaired with ``make_valid``.
 
     Example:
         >>> iou_qbox([[0, 0, 2, 0, 2, 2, 0, 2]], [[1, 0, 3, 0, 3, 2, 1, 2]]).round(4).tolist()
         [[0.3333]]
     """
+    ia, ib, iou = iou_qbox_pairs(a, b)
+    out = np.zeros((len(np.reshape(a, (-1, 8))), len(np.reshape(b, (-1, 8)))))
+    out[ia, ib] = iou
+    return out
+
+
+def iou_qbox_pairs(a: ArrayLike, b: ArrayLike) -> tuple[NDArray[np.intp], NDArray[np.intp], FloatArray]:
+    """IoU of the overlapping pairs of qboxes a (N, 8) and b (M, 8), sparse.
+
+    Returns:
+        ``(ia, ib, iou)``: arrays of shape (K,) with ``iou[k]`` the IoU of ``a[ia[k]]`` and ``b[ib[k]]`` for the
+        K pairs whose shapes intersect (ordered by ``ia``, then ``ib``); all other pairs have IoU 0.
+
+    Example:
+        >>> ia, ib, iou = iou_qbox_pairs(hbox2qbox([[0, 0, 2, 2], [9, 9, 10, 10]]), hbox2qbox([[1, 0, 3, 2]]))
+        >>> ia.tolist(), ib.tolist(), iou.round(4).tolist()
+        ([0], [0], [0.3333])
+    """
     a_ = _as_boxes(a, 8, "a").reshape(-1, 8)
     b_ = _as_boxes(b, 8, "b").reshape(-1, 8)
-    out = np.zeros((len(a_), len(b_)))
     if len(a_) == 0 or len(b_) == 0:
-        return out
+        return np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0)
     ga, gb = _valid_polygons(a_), _valid_polygons(b_)
     ia, ib = shapely.STRtree(gb).query(ga, predicate="intersects")
-    if len(ia):
-        inter = shapely.area(shapely.intersection(ga[ia], gb[ib]))
-        union = shapely.area(ga[ia]) + shapely.area(gb[ib]) - inter
-        out[ia, ib] = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-    return out
+    order = np.lexsort((ib, ia))
+    ia, ib = ia[order].astype(np.intp), ib[order].astype(np.intp)
+    inter = np.asarray(shapely.area(shapely.intersection(ga[ia], gb[ib])), dtype=np.float64)
+    union = shapely.area(ga[ia]) + shapely.area(gb[ib]) - inter
+    return ia, ib, np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
 def _valid_polygons(q: FloatArray) -> NDArray[np.object_]:

@@ -51,7 +51,7 @@ def image_size(path: str | Path, *, max_pixels: int = MAX_IMAGE_PIXELS) -> tuple
     except FileNotFoundError:
         raise InvalidImageError(path, "image file is missing") from None
     except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise InvalidImageError(path, f"not a readable image ({e})") from e
+        raise InvalidImageError(path, f"not a readable image ({e}); the file may be truncated or corrupt") from e
     if w * h > max_pixels:
         raise InvalidImageError(
             path, f"declares {w}x{h} = {w * h} pixels, over the limit of {max_pixels} (decompression bomb guard)"

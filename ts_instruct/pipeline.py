@@ -196,7 +196,7 @@ def _fingerprint(converter: Converter, opts: ConvertOptions, tasks: list[str], s
         "tasks": tasks,
         "task_options": opts.task_options.__dict__,
         "seed": opts.seed,
-        "image_mode": opts.image_mode,
+        "reencode": opts.image_mode == "reencode",  # copy and hardlink give the same bytes
         "tile_format": opts.tile_format,
         "resize_images": opts.resize_images,
         "shard_size": opts.shard_size,
