@@ -10,13 +10,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from data_converters.fakes import dota, nwpu_resisc45
+from data_converters.fakes import dior, dota, nwpu_resisc45, nwpu_vhr10
 from ts_instruct.errors import UnknownConverterError
 
 FakeMaker = Callable[..., dict[str, Any]]
 
 FAKES: dict[str, FakeMaker] = {
     "dota": dota.make_fake,
+    "dior": dior.make_fake,
+    "dior_r": dior.make_fake,
+    "nwpu_vhr10": nwpu_vhr10.make_fake,
     "nwpu_resisc45": nwpu_resisc45.make_fake,
 }
 

@@ -164,7 +164,7 @@ def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
             else:
                 objs: list[Obj] = [
                     ("tennis-court", rect(20, 20, 80, 50), 0),
-                    ("ship", rotated(200, 150, 60, 20, 45), 0),
+                    ("ship", rotated(200, 150, 60, 20, 40), 0),
                 ]
                 _write(folder / "P0004.txt", _label_text(version, hbb, objs, ("GoogleEarth", "0.5"), []), crlf=True)
                 _write(folder / "P0006.txt", _label_text(version, hbb, objs[:1], ("GoogleEarth", "0.5"), []))

@@ -74,6 +74,16 @@ def parse_number(text: str, *, path: str, field: str, line: int | None = None) -
     return value
 
 
+def squash(name: str) -> str:
+    """A class spelling reduced to lower-case letters and digits, for matching spacing variants.
+
+    Example:
+        >>> squash("Expressway-Service-area"), squash("storage tank")
+        ('expresswayservicearea', 'storagetank')
+    """
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
 def tile_key(stem: str, patch: int, window: Window, scale: float) -> str:
     """Key of a tile: ``<stem>__<patch>__<x0>_<y0>``, plus ``__s<scale>`` when the scene was rescaled.
 
@@ -191,6 +201,9 @@ class DetectionConverter(Converter):
         if token in known:
             return token
         mapped = self.class_aliases.get(token.lower())
+        if mapped is None:  # spacing variants: "Storage Tank", "storage_tank", "storagetank"
+            squashed = {squash(k): v for k, v in self.class_aliases.items()} | {squash(c): c for c in known}
+            mapped = squashed.get(squash(token))
         return mapped if mapped in known else None
 
     def class_error(
