@@ -15,8 +15,16 @@ from ts_instruct.geometry import hbox2qbox
 from ts_instruct.sample import ObjectAnn, Sample, Skip
 
 _ID = re.compile(r"^[A-Za-z0-9_.-]+$")
-_ROBNDBOX = ("x_left_top", "y_left_top", "x_right_top", "y_right_top",
-             "x_right_bottom", "y_right_bottom", "x_left_bottom", "y_left_bottom")  # fmt: skip
+_ROBNDBOX = (
+    "x_left_top",
+    "y_left_top",
+    "x_right_top",
+    "y_right_top",
+    "x_right_bottom",
+    "y_right_bottom",
+    "x_left_bottom",
+    "y_left_bottom",
+)
 _POLYGON = ("x1", "y1", "x2", "y2", "x3", "y3", "x4", "y4")
 _BNDBOX = ("xmin", "ymin", "xmax", "ymax")
 
@@ -190,16 +198,18 @@ class DIOR(DetectionConverter):
             corners = self._numbers(poly, _POLYGON, path=path, prefix="polygon")
         if self.box_kind == "hbox":
             if bnd is not None:
-                return self.make_object(label, hbox=self._numbers(bnd, _BNDBOX, path=path, prefix="bndbox"),
-                                        where=where, **flags)  # fmt: skip
+                return self.make_object(
+                    label, hbox=self._numbers(bnd, _BNDBOX, path=path, prefix="bndbox"), where=where, **flags
+                )
             if corners is None:
                 raise InvalidAnnotationError(path, "object has no <bndbox>", line=obj.line, field="bndbox")
             xs, ys = corners[0::2], corners[1::2]
             return self.make_object(label, hbox=[min(xs), min(ys), max(xs), max(ys)], where=where, **flags)
         if corners is None:
             if bnd is None:
-                raise InvalidAnnotationError(path, "object has no <robndbox> (nor <bndbox>)", line=obj.line,
-                                             field="robndbox")  # fmt: skip
+                raise InvalidAnnotationError(
+                    path, "object has no <robndbox> (nor <bndbox>)", line=obj.line, field="robndbox"
+                )
             corners = hbox2qbox(self._numbers(bnd, _BNDBOX, path=path, prefix="bndbox")).tolist()
         return self.make_object(label, qbox=corners, where=where, **flags)
 
@@ -235,8 +245,13 @@ class DIOR(DetectionConverter):
         declared = (root.findtext("size/width"), root.findtext("size/height"))
         if declared != (None, None) and declared != (str(w), str(h)):
             size_line = root.find("size")
-            yield Skip(xml_rel, f"<size> says {declared[0]}x{declared[1]} but the image is {w}x{h}; the image wins",
-                       line=None if size_line is None else size_line.line, key=key, kept=True)  # fmt: skip
+            yield Skip(
+                xml_rel,
+                f"<size> says {declared[0]}x{declared[1]} but the image is {w}x{h}; the image wins",
+                line=None if size_line is None else size_line.line,
+                key=key,
+                kept=True,
+            )
         objects = []
         for obj in root.findall("object"):
             try:
@@ -246,8 +261,7 @@ class DIOR(DetectionConverter):
             except GeometryError as e:
                 reason = str(e).split(": ", 1)[-1]
                 yield self.line_skip(InvalidAnnotationError(xml_rel, reason, line=obj.line, field="box"), key=key)
-        yield self.whole_image(key=key, image=image, size=(w, h), objects=objects, split=split,
-                               negative=not objects)  # fmt: skip
+        yield self.whole_image(key=key, image=image, size=(w, h), objects=objects, split=split, negative=not objects)
 
 
 class DIORR(DIOR):

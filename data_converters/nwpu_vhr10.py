@@ -125,14 +125,18 @@ class NWPUVHR10(DetectionConverter):
                 continue
             m = _LINE.match(raw)
             if m is None:
-                problems.append(InvalidAnnotationError(path, f"expected '(x1,y1),(x2,y2),class_id', got {raw.strip()!r}",
-                                                       line=n))  # fmt: skip
+                problems.append(
+                    InvalidAnnotationError(path, f"expected '(x1,y1),(x2,y2),class_id', got {raw.strip()!r}", line=n)
+                )
                 continue
             x1, y1, x2, y2 = (float(v) for v in m.groups()[:4])
             class_id = int(m.group(5))
             if not 1 <= class_id <= len(self.classes):
-                problems.append(InvalidAnnotationError(path, f"must be 1..{len(self.classes)}, got {class_id}", line=n,
-                                                       field="class_id"))  # fmt: skip
+                problems.append(
+                    InvalidAnnotationError(
+                        path, f"must be 1..{len(self.classes)}, got {class_id}", line=n, field="class_id"
+                    )
+                )
                 continue
             box = [min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)]
             try:

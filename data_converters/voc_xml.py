@@ -43,7 +43,7 @@ class XmlNode:
 
 
 def parse_xml(data: bytes, *, path: str) -> XmlNode:
-    """Parse an XML document into :class:`XmlNode` objects.
+    r"""Parse an XML document into :class:`XmlNode` objects.
 
     Args:
         data: the file's bytes.
@@ -56,7 +56,7 @@ def parse_xml(data: bytes, *, path: str) -> XmlNode:
         InvalidAnnotationError: malformed XML (with the line expat stopped at) or an entity declaration.
 
     Example:
-        >>> root = parse_xml(b"<annotation>\\n  <size><width>800</width></size>\\n</annotation>", path="a.xml")
+        >>> root = parse_xml(b"<annotation>\n  <size><width>800</width></size>\n</annotation>", path="a.xml")
         >>> root.findtext("size/width"), root.find("size").line
         ('800', 2)
     """

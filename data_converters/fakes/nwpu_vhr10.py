@@ -1,4 +1,4 @@
-"""Synthetic NWPU VHR-10 in the real layout: ``NWPU VHR-10 dataset/{positive image set,negative image set,ground truth}``.
+"""Synthetic NWPU VHR-10 in the real layout (``positive image set``, ``negative image set``, ``ground truth``).
 
 Eight positive images (``001``-``008``, 64-128 px) and three negatives. Quirks included on purpose:
 
