@@ -24,8 +24,17 @@ def _full_sample() -> Sample:
     return Sample(
         key="P0001__0_0",
         images=[
-            ImageRef("train/images/P0001.png", 64, 48, Window(10, 20, 74, 68), 0.5, (500, 400), "images/train/a.png",
-                     pixels=np.zeros((48, 64, 3), np.uint8), fingerprint={"sha256": "ab", "phash": "cd"}),
+            ImageRef(
+                "train/images/P0001.png",
+                64,
+                48,
+                Window(10, 20, 74, 68),
+                0.5,
+                (500, 400),
+                "images/train/a.png",
+                pixels=np.zeros((48, 64, 3), np.uint8),
+                fingerprint={"sha256": "ab", "phash": "cd"},
+            ),
             ImageRef("B/P0001.png", 64, 48),
         ],
         annotations=Annotations(
@@ -36,15 +45,23 @@ def _full_sample() -> Sample:
             captions=["Ünïcödé caption with ✓"],
             qa=[QAPair("How many?", "3", "count")],
             refs=[RefExpr("the plane on the left", [1, 2, 3, 4], "plane")],
-            changes=[ChangeRegion([0, 0, 2, 2], [[0, 0], [2, 0], [2, 2]], from_label="tree", to_label="building",
-                                  area=2.0)],
+            changes=[
+                ChangeRegion([0, 0, 2, 2], [[0, 0], [2, 0], [2, 2]], from_label="tree", to_label="building", area=2.0)
+            ],
             classes=["plane", "ship"],
             stats={"changed_fraction": 0.25},
             extra={"keywords": ["a", "b"]},
             negative=False,
         ),
-        meta=SampleMeta("dota", "train", version="v1.0", gsd=0.5, license="academic", georef=None,
-                        extra={"imagesource": "GoogleEarth"}),
+        meta=SampleMeta(
+            "dota",
+            "train",
+            version="v1.0",
+            gsd=0.5,
+            license="academic",
+            georef=None,
+            extra={"imagesource": "GoogleEarth"},
+        ),
     )
 
 
@@ -67,8 +84,15 @@ def test_empty_annotations_serialise_to_empty_object():
 
 
 def test_record_round_trip_and_key_order():
-    r = Record("d/train/k/t", "d", "t", [Message("user", "<image>Was ist das? ✓"), Message("assistant", "ok")],
-               ["images/train/k.png"], {"scene": "x"}, {"split": "train"})
+    r = Record(
+        "d/train/k/t",
+        "d",
+        "t",
+        [Message("user", "<image>Was ist das? ✓"), Message("assistant", "ok")],
+        ["images/train/k.png"],
+        {"scene": "x"},
+        {"split": "train"},
+    )
     line = r.to_json()
     assert list(json.loads(line)) == ["id", "dataset", "task", "messages", "images", "annotations", "meta"]
     assert "✓" in line  # UTF-8 kept readable

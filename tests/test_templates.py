@@ -16,8 +16,17 @@ def test_rng_streams_differ_by_purpose():
 
 
 def test_every_pool_formats_with_its_placeholders():
-    fields = dict(cls="ship", cls_plural="ships", geom="boxes", choices="A. x", box="(1,2)", n=3, question="q",
-                  expr="the ship", classes="a, b")
+    fields = dict(
+        cls="ship",
+        cls_plural="ships",
+        geom="boxes",
+        choices="A. x",
+        box="(1,2)",
+        n=3,
+        question="q",
+        expr="the ship",
+        classes="a, b",
+    )
     for name, pool in POOLS.items():
         assert pool, name
         for template in pool:
