@@ -185,10 +185,8 @@ class DIOR(DetectionConverter):
         label = self.canonical_class(raw)
         if label is None:
             raise self.class_error(raw, path=path, line=obj.line, field="name")
-        flags = {
-            "difficult": self._flag(obj, "difficult", path=path),
-            "truncated": self._flag(obj, "truncated", path=path),
-        }
+        difficult = self._flag(obj, "difficult", path=path)
+        truncated = self._flag(obj, "truncated", path=path)
         where = f"{path}:{obj.line}"
         rob, poly, bnd = obj.find("robndbox"), obj.find("polygon"), obj.find("bndbox")
         corners = None
@@ -199,19 +197,25 @@ class DIOR(DetectionConverter):
         if self.box_kind == "hbox":
             if bnd is not None:
                 return self.make_object(
-                    label, hbox=self._numbers(bnd, _BNDBOX, path=path, prefix="bndbox"), where=where, **flags
+                    label,
+                    hbox=self._numbers(bnd, _BNDBOX, path=path, prefix="bndbox"),
+                    where=where,
+                    difficult=difficult,
+                    truncated=truncated,
                 )
             if corners is None:
                 raise InvalidAnnotationError(path, "object has no <bndbox>", line=obj.line, field="bndbox")
             xs, ys = corners[0::2], corners[1::2]
-            return self.make_object(label, hbox=[min(xs), min(ys), max(xs), max(ys)], where=where, **flags)
+            return self.make_object(
+                label, hbox=[min(xs), min(ys), max(xs), max(ys)], where=where, difficult=difficult, truncated=truncated
+            )
         if corners is None:
             if bnd is None:
                 raise InvalidAnnotationError(
                     path, "object has no <robndbox> (nor <bndbox>)", line=obj.line, field="robndbox"
                 )
             corners = hbox2qbox(self._numbers(bnd, _BNDBOX, path=path, prefix="bndbox")).tolist()
-        return self.make_object(label, qbox=corners, where=where, **flags)
+        return self.make_object(label, qbox=corners, where=where, difficult=difficult, truncated=truncated)
 
     # -- conversion ---------------------------------------------------------------------------------------------
     def read(self, split: str, unit: str) -> Iterator[Sample | Skip]:

@@ -31,8 +31,9 @@ a cut oriented box becomes the minimum-area rectangle of the part inside (corner
 the tile edge; if that leaves no valid quadrilateral, the axis-aligned box of the part inside).
 
 Memory: :func:`iter_tiles` yields one tile at a time and a tile's ``pixels`` is a view into the scene, so a consumer
-holds the scene plus one tile, whatever the number of tiles. :func:`read_scene` decodes with OpenCV straight into one
-array (Pillow would hold its own buffer and a numpy copy, twice the memory of a 20,000 x 20,000 scene).
+holds the scene plus one tile, whatever the number of tiles. :func:`read_scene` decodes with OpenCV and converts BGR to
+RGB in place: its peak is about twice the decoded scene (the PNG decoder's working buffer), against about 4.5 times
+through Pillow (its own buffer, the numpy copy, the RGB conversion); see ``benchmarks/bench_tiling.py`` part 2.
 
 The same functions serve masks: ``crop(mask, window)`` cuts a label mask on the windows of :func:`iter_windows`.
 """
@@ -214,7 +215,7 @@ def _fit_qbox(poly: np.ndarray, q: np.ndarray, width: float, height: float) -> n
     """A qbox for a clipped polygon that lies inside ``[0, width] x [0, height]``."""
     lo, hi = np.zeros(8), np.tile([width, height], 4)
     if np.all(q >= lo - _INSIDE_TOL) and np.all(q <= hi + _INSIDE_TOL):
-        return np.clip(q, lo, hi)
+        return np.asarray(np.clip(q, lo, hi), dtype=np.float64)
     clamped = canonical_qbox(np.clip(q, lo, hi))
     if is_valid_qbox(clamped):
         return clamped
@@ -348,7 +349,7 @@ def iter_tiles(
             & (boxes[:, 3] > window.y0)
             & (boxes[:, 1] < window.y1)
         )
-        members = [objects[i] for i in np.flatnonzero(touching)]
+        members = [objects[int(i)] for i in np.flatnonzero(touching)]
         yield Tile(
             window=window,
             source_window=source_window(window, scale, size),

@@ -241,11 +241,10 @@ class DetectionConverter(Converter):
             q = np.asarray(qbox, dtype=np.float64)
             if q.shape != (8,) or not np.isfinite(q).all():
                 raise GeometryError(f"{where}: oriented box must have 8 finite numbers, got {list(qbox)}")
-            if not is_valid_qbox(q):
-                q = _hull_order(q)
-            if q is None or abs(signed_area(q)) <= 1e-6:
+            repaired = q if is_valid_qbox(q) else _hull_order(q)
+            if repaired is None or abs(signed_area(repaired)) <= 1e-6:
                 raise GeometryError(f"{where}: oriented box has no area (degenerate corners {list(qbox)})")
-            q = canonical_qbox(q)
+            q = canonical_qbox(repaired)
             return ObjectAnn(label, qbox2hbox(q).tolist(), q.tolist(), difficult=difficult, truncated=truncated)
         if hbox is None:
             raise GeometryError(f"{where}: an object needs a box")
