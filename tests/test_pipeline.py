@@ -112,3 +112,60 @@ def test_hardlink_and_copy_give_the_same_records(fake_dataset, tmp_path):
     convert_dataset(conv(root), _opts(tmp_path / "c", image_mode="copy", splits=["train"]))
     convert_dataset(conv(root), _opts(tmp_path / "h", image_mode="hardlink", splits=["train"]))
     assert tree_bytes(tmp_path / "c") == tree_bytes(tmp_path / "h")
+
+
+class ToyObjects(ToyConverter):
+    """One 100x80 image with one box.
+
+    Dataset format: none (test only).
+    """
+
+    name = "toy_objects"
+    option_defaults = {"n": 1, "crash_at": -1}  # noqa: RUF012
+
+    def read(self, split: str, unit: str) -> Iterator[Sample | Skip]:
+        from ts_instruct.sample import ObjectAnn
+
+        yield Sample(
+            key="img",
+            images=[ImageRef(unit, 100, 80, pixels=np.zeros((80, 100, 3), np.uint8))],
+            annotations=Annotations(
+                objects=[ObjectAnn("ship", [10, 20, 50, 60])], scene="class0", classes=["class0", "class1"]
+            ),
+            meta=SampleMeta("toy_objects", split),
+        )
+
+
+def test_resize_images_stores_the_model_input_size_and_scales_annotations(tmp_path):
+    from PIL import Image
+
+    from ts_instruct.render.resize import lf_input_size
+
+    convert_dataset(ToyObjects(tmp_path), _opts(tmp_path / "o", resize_images=True, style="qwen25vl"))
+    rec = read_jsonl(tmp_path / "o" / "toy_objects")[0]
+    w, h = lf_input_size(100, 80)
+    assert (w, h) == (112, 84)  # multiples of 28
+    img = rec["meta"]["images"][0]
+    assert (img["width"], img["height"], img["resized_from"]) == (w, h, [100, 80])
+    with Image.open(tmp_path / "o" / "toy_objects" / rec["images"][0]) as im:
+        assert im.size == (w, h)
+    assert rec["annotations"]["objects"][0]["hbox"] == [11.2, 21.0, 56.0, 63.0]
+
+
+def test_shards_merge_into_the_bytes_of_one_run(tmp_path):
+    from ts_instruct.shards import merge_shards
+
+    convert_dataset(ToyConverter(tmp_path), _opts(tmp_path / "one"))
+    for i in range(3):  # each shard could run on another machine; here they share one output folder
+        convert_dataset(ToyConverter(tmp_path), _opts(tmp_path / "sharded", shard=(i, 3), workers=2))
+    assert len(list((tmp_path / "sharded" / "toy").glob("train-shard*.jsonl"))) >= 3
+    merge_shards(tmp_path / "sharded" / "toy")
+    assert tree_bytes(tmp_path / "sharded") == tree_bytes(tmp_path / "one")
+
+
+def test_merge_refuses_a_missing_shard(tmp_path):
+    from ts_instruct.shards import merge_shards
+
+    convert_dataset(ToyConverter(tmp_path), _opts(tmp_path / "s", shard=(0, 2)))
+    with pytest.raises(ConfigError, match=r"lacks complete shard\(s\) \[1\] of 2"):
+        merge_shards(tmp_path / "s" / "toy")

@@ -84,8 +84,9 @@ def read_rgb(path: str | Path, *, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndar
 
 
 def read_mask(path: str | Path, *, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
-    """Decode a label image without any colour conversion: ``(H, W)`` for single-band or palette files (palette
-    indices are returned, not colours), ``(H, W, C)`` for RGB files.
+    """Decode a label image without any colour conversion.
+
+    Returns ``(H, W)`` for single-band or palette files (palette indices, not colours), ``(H, W, C)`` for RGB files.
 
     Raises:
         InvalidImageError: missing, truncated or undecodable file.
@@ -109,7 +110,7 @@ def atomic_open(path: str | Path, mode: Literal["wb", "w"] = "wb") -> Iterator[I
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, mode) as f:
-            yield f  # type: ignore[misc]
+            yield f
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -4,6 +4,7 @@ Layout of one converted dataset (``<out>/<dataset dir>/``)::
 
     train-00000.jsonl, train-00001.jsonl, ...   records, ``shard_size`` records or a little more per shard
     images/train/<key>.<ext>                    emitted images (``<key>_A``/``<key>_B`` for before/after pairs)
+    videos/train/<key>.<ext>                    emitted videos, copied unchanged (``<video>`` records)
     masks/train/<key>_<name>.png                lossless label masks kept for pixel-level use
     report.json                                 counts per split and task, every skip with file, line and reason
     .state/train.json                           resume state (units done, shard index, counts so far)
@@ -28,8 +29,16 @@ from ts_instruct.imageio import write_bytes_atomic
 
 
 def shard_name(split: str, index: int) -> str:
-    """``train-00003.jsonl``."""
+    """``train-00003.jsonl`` (``split`` may carry a ``--shard`` tag: ``train-shard001of004``)."""
     return f"{split}-{index:05d}.jsonl"
+
+
+def _shard_index(name: str, prefix: str) -> int | None:
+    """Index of ``<prefix>-NNNNN.jsonl``, or None for any other name (e.g. another prefix's shards)."""
+    rest = name.removeprefix(f"{prefix}-").removesuffix(".jsonl")
+    if name.startswith(f"{prefix}-") and name.endswith(".jsonl") and len(rest) == 5 and rest.isdigit():
+        return int(rest)
+    return None
 
 
 def dump_json(obj: Any) -> str:
@@ -50,6 +59,9 @@ class SplitState:
     complete: bool = False
     fingerprint: str = ""
     units_total: int = 0
+    shard_size: int = 0
+    #: records written per unit, kept only by ``--shard`` runs so that merging can cut shards where one run would
+    unit_records: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON form."""
@@ -109,14 +121,13 @@ class ShardWriter:
         self.count = 0
         self._fh: IO[str] | None = None
         for stale in dataset_dir.glob(f"{split}-*.jsonl.partial"):
-            stale.unlink()
+            if _shard_index(stale.name.removesuffix(".partial"), split) is not None:
+                stale.unlink()
         # shards numbered at or after `start` were written after the last saved state: they will be rewritten
         for later in dataset_dir.glob(f"{split}-*.jsonl"):
-            try:
-                if int(later.stem.rsplit("-", 1)[1]) >= start:
-                    later.unlink()
-            except ValueError:
-                continue
+            index = _shard_index(later.name, split)
+            if index is not None and index >= start:
+                later.unlink()
 
     def write(self, lines: list[str]) -> None:
         """Append records (JSON strings without newline)."""
@@ -149,8 +160,15 @@ class ShardWriter:
         return self.dir / (shard_name(self.split, self.index) + ".partial")
 
 
-def write_report(dataset_dir: Path, header: dict[str, Any], states: dict[str, SplitState]) -> dict[str, Any]:
-    """Write ``report.json`` (deterministic: no timestamps, sorted keys) and return it."""
+def shard_prefix(split: str, i: int, n: int) -> str:
+    """Shard-file prefix of a ``--shard i/n`` run: ``train-shard001of004``."""
+    return f"{split}-shard{i:03d}of{n:03d}"
+
+
+def write_report(
+    dataset_dir: Path, header: dict[str, Any], states: dict[str, SplitState], *, name: str = "report"
+) -> dict[str, Any]:
+    """Write ``<name>.json`` (deterministic: no timestamps, sorted keys) and return it."""
     splits = {}
     for split, st in states.items():
         reasons = Counter(s["reason"].split(";")[0] for s in st.skips)
@@ -166,5 +184,5 @@ def write_report(dataset_dir: Path, header: dict[str, Any], states: dict[str, Sp
             "complete": st.complete,
         }
     report = {**header, "splits": splits}
-    write_bytes_atomic(dataset_dir / "report.json", dump_json(report).encode())
+    write_bytes_atomic(dataset_dir / f"{name}.json", dump_json(report).encode())
     return report

@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from data_converters.base import Converter
-from ts_instruct.errors import InvalidImageError, StrictModeError, TerraSenseError
+from ts_instruct.errors import ConfigError, InvalidImageError, StrictModeError, TerraSenseError
+from ts_instruct.georef import GeoRef
 from ts_instruct.imageio import ImageMode, place_file, read_rgb, write_jpeg, write_png
-from ts_instruct.io import ShardWriter, SplitState, StateStore, write_report
+from ts_instruct.io import ShardWriter, SplitState, StateStore, shard_prefix, write_report
 from ts_instruct.render import RenderStyle, get_style
 from ts_instruct.sample import Sample, Skip
 from ts_instruct.tasks import FAMILY_TASKS, TaskContext, TaskOptions, build_records, resolve_tasks
@@ -51,6 +52,9 @@ class ConvertOptions:
             hold for a plain vLLM server too); annotations are scaled to match.
         shard_size: records per shard (closed at unit boundaries).
         overwrite: discard output of an earlier run with other options instead of refusing.
+        shard: ``(i, n)``: convert only the i-th of n contiguous blocks of each split's units (0-based), writing
+            ``<split>-shardIIIofNNN-KKKKK.jsonl``; run the n shards anywhere (a batch system, Ray, Spark), put their
+            output folders together and run :func:`merge_shards` to get what one run would have written.
     """
 
     out: Path
@@ -69,6 +73,7 @@ class ConvertOptions:
     shard_size: int = 10_000
     overwrite: bool = False
     progress: bool = True
+    shard: tuple[int, int] | None = None
 
 
 @dataclass
@@ -119,7 +124,11 @@ class _UnitProcessor:
         return result
 
     def _emit(self, sample: Sample, split: str) -> None:
-        """Write the sample's images and masks; set their output paths; resize when asked."""
+        """Write the sample's images, videos and masks; set their output paths; resize images when asked.
+
+        ``sample.videos`` holds source paths relative to the raw root on the way in and emitted paths
+        (``videos/<split>/<key>.<ext>``) on the way out.
+        """
         n = len(sample.images)
         target: tuple[int, int] | None = None
         if self.opts.resize_images and sample.images:
@@ -139,8 +148,11 @@ class _UnitProcessor:
                 if pixels is None:
                     pixels = read_rgb(src)
                 if (pixels.shape[1], pixels.shape[0]) != (img.width, img.height):
-                    raise InvalidImageError(img.source, f"decoded size {pixels.shape[1]}x{pixels.shape[0]} differs "
-                                            f"from the sample's {img.width}x{img.height}")
+                    raise InvalidImageError(
+                        img.source,
+                        f"decoded size {pixels.shape[1]}x{pixels.shape[0]} differs "
+                        f"from the sample's {img.width}x{img.height}",
+                    )
                 if target is not None:
                     pixels = resize_rgb(pixels, target)
                     img.resized_from = (img.width, img.height)
@@ -155,6 +167,16 @@ class _UnitProcessor:
             sample.annotations = scale_annotations(
                 sample.annotations, target[0] / src_w, target[1] / src_h, size=target
             )
+            if sample.meta.georef is not None:  # the transform maps pixels of the emitted (resized) image
+                georef = GeoRef.from_dict(sample.meta.georef).scaled(target[0] / src_w, target[1] / src_h)
+                sample.meta.georef = georef.to_dict()
+        for j, video in enumerate(sample.videos):
+            # videos are never decoded here: copied (or hard-linked) as they are, under videos/<split>/
+            src = self.converter.root / video
+            tag = "" if len(sample.videos) == 1 else f"_{j}"
+            rel = f"videos/{split}/{sample.key}{tag}{src.suffix.lower()}"
+            place_file(src, self.dataset_dir / rel, "hardlink" if self.opts.image_mode == "hardlink" else "copy")
+            sample.videos[j] = rel
         for m in sample.annotations.masks:
             if m.pixels is not None:
                 rel = f"masks/{split}/{sample.key}_{m.name}.png"
@@ -172,7 +194,7 @@ def _init_worker(processor: _UnitProcessor) -> None:
 
 
 def _run_job(job: tuple[str, str]) -> UnitResult:
-    assert _PROCESSOR is not None  # set by _init_worker  # noqa: S101
+    assert _PROCESSOR is not None  # set by _init_worker
     return _PROCESSOR(job)
 
 
@@ -222,19 +244,31 @@ def convert_dataset(converter: Converter, opts: ConvertOptions) -> dict[str, Any
     tasks = resolve_tasks(processor.tasks)
     fp = _fingerprint(converter, opts, tasks, processor.style)
     store = StateStore(dataset_dir)
+    if opts.shard is not None:
+        i, n = opts.shard
+        if not 0 <= i < n:
+            raise ConfigError(f"shard must be i/n with 0 <= i < n, got {i}/{n}")
+        if opts.limit is not None:
+            raise ConfigError("--limit cannot be combined with --shard (a limit applies to the whole split)")
     splits = list(opts.splits) if opts.splits else converter.available_splits()
     if not splits:
         converter.units(converter.splits[0])  # raises DatasetNotFoundError with the layout expected
     states: dict[str, SplitState] = {}
     for split in splits:
         converter.check_split(split)
-        state = store.load(split, fp, overwrite=opts.overwrite)
-        states[split] = state
+        prefix = split if opts.shard is None else shard_prefix(split, *opts.shard)
+        state = store.load(prefix, fp, overwrite=opts.overwrite)
+        states[prefix] = state
         if state.complete:
             continue
         units = list(converter.units(split))
+        if opts.shard is not None:
+            i, n = opts.shard
+            units = units[i * len(units) // n : (i + 1) * len(units) // n]
         state.units_total = len(units)
-        writer = ShardWriter(dataset_dir, split, opts.shard_size, start=state.shard)
+        state.shard_size = opts.shard_size
+        _remove_stale_temporaries(dataset_dir, split)
+        writer = ShardWriter(dataset_dir, prefix, opts.shard_size, start=state.shard)
         jobs = [(split, u) for u in units[state.units_done :]]
         bar = _progress(opts, converter, split, len(units), state.units_done)
         try:
@@ -243,12 +277,16 @@ def convert_dataset(converter: Converter, opts: ConvertOptions) -> dict[str, Any
                     s = result.skips[0]
                     where = s["file"] + (f":{s['line']}" if s.get("line") else "")
                     raise StrictModeError(f"{where}: {s['reason']} (--strict: no sample may be skipped)")
+                written = 0
                 for lines in result.samples:
                     if opts.limit is not None and state.samples >= opts.limit:
                         break
                     writer.write(lines)
                     state.samples += 1
                     state.records += len(lines)
+                    written += len(lines)
+                if opts.shard is not None:
+                    state.unit_records.append(written)
                 state.skips.extend(result.skips)
                 for task, n in result.tasks.items():
                     state.tasks[task] = state.tasks.get(task, 0) + n
@@ -258,7 +296,7 @@ def convert_dataset(converter: Converter, opts: ConvertOptions) -> dict[str, Any
                 if writer.full():
                     writer.close_shard()
                     state.shard = writer.index
-                    store.save(split, state)
+                    store.save(prefix, state)
                 if opts.limit is not None and state.samples >= opts.limit:
                     break
         finally:
@@ -267,7 +305,7 @@ def convert_dataset(converter: Converter, opts: ConvertOptions) -> dict[str, Any
         writer.close_shard()
         state.shard = writer.index
         state.complete = True
-        store.save(split, state)
+        store.save(prefix, state)
     header = {
         "dataset": converter.name,
         "version": converter.version,
@@ -278,7 +316,17 @@ def convert_dataset(converter: Converter, opts: ConvertOptions) -> dict[str, Any
         "tasks": tasks,
         "options": converter.options,
     }
+    if opts.shard is not None:
+        header["shard"] = list(opts.shard)
+        return write_report(dataset_dir, header, states, name=f"report-shard{opts.shard[0]:03d}of{opts.shard[1]:03d}")
     return write_report(dataset_dir, header, states)
+
+
+def _remove_stale_temporaries(dataset_dir: Path, split: str) -> None:
+    """Delete half-written files a killed run left (atomic writes use hidden ``.<name>.*.tmp`` names)."""
+    for folder in ("images", "masks", "videos"):
+        for tmp in (dataset_dir / folder / split).glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
 
 
 def _progress(opts: ConvertOptions, converter: Converter, split: str, total: int, done: int) -> Any:
@@ -286,5 +334,12 @@ def _progress(opts: ConvertOptions, converter: Converter, split: str, total: int
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=done, desc=f"{converter.name}:{split}", unit="unit", file=sys.stderr,
-                dynamic_ncols=True, leave=False)
+    return tqdm(
+        total=total,
+        initial=done,
+        desc=f"{converter.name}:{split}",
+        unit="unit",
+        file=sys.stderr,
+        dynamic_ncols=True,
+        leave=False,
+    )

@@ -71,8 +71,10 @@ def scale_annotations(ann: Annotations, sx: float, sy: float, size: tuple[int, i
 
 
 def resize_rgb(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize an ``(H, W, 3)`` image to ``size`` ``(width, height)`` with bicubic filtering (what the Qwen
-    processors use)."""
+    """Resize an ``(H, W, 3)`` image to ``size`` ``(width, height)`` with bicubic filtering.
+
+    Bicubic is what the Qwen image processors use, so the stored image matches what the model would have seen.
+    """
     if (pixels.shape[1], pixels.shape[0]) == size:
         return pixels
     return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BICUBIC))

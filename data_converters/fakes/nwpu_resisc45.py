@@ -22,8 +22,11 @@ SIZE = 64
 CORRUPT = "church/church_003.jpg"
 
 
-def make_fake(root: Path, *, seed: int = 0, split_files: bool = True) -> dict[str, Any]:
+def make_fake(root: Path, *, seed: int = 0, split_files: bool = True, per_class: int = PER_CLASS) -> dict[str, Any]:
     """Write the fake dataset under ``root`` and return what a correct conversion must find.
+
+    ``per_class`` scales the fake up (kill/resume tests and benchmarks); images ``i`` go to train, val, test by
+    ``i mod 3``.
 
     Returns:
         ``{"images": 12, "corrupt": [...], "splits": {"train": 4, "val": 4, "test": 4}}``: counts of images per split
@@ -33,16 +36,16 @@ def make_fake(root: Path, *, seed: int = 0, split_files: bool = True) -> dict[st
     base = Path(root) / "NWPU-RESISC45"
     lines: dict[str, list[str]] = {"train": [], "val": [], "test": []}
     for folder, prefix in FOLDERS.items():
-        for i in range(1, PER_CLASS + 1):
+        for i in range(1, per_class + 1):
             name = f"{prefix}_{i:03d}.jpg"
             save_image(base / folder / name, texture(rng, SIZE, SIZE))
-            lines[("train", "val", "test")[i - 1]].append(name.replace(" ", "_"))
+            lines[("train", "val", "test")[(i - 1) % 3]].append(name.replace(" ", "_"))
     truncate(base / CORRUPT)
     if split_files:
         for split, names in lines.items():
             (Path(root) / f"resisc45-{split}.txt").write_text("\n".join(names) + "\n", encoding="utf-8")
     return {
-        "images": len(FOLDERS) * PER_CLASS,
+        "images": len(FOLDERS) * per_class,
         "corrupt": [f"NWPU-RESISC45/{CORRUPT}"],
         "splits": {s: len(v) for s, v in lines.items()},
     }

@@ -75,13 +75,13 @@ def test_hash_split_without_split_files_is_stable(fake_dataset, tmp_path):
 
 
 def test_missing_root_says_how_to_fix(tmp_path):
-    with pytest.raises(DatasetNotFoundError, match="not found in root=.*pass a different --root"):
+    with pytest.raises(DatasetNotFoundError, match=r"not found in root=.*pass a different --root"):
         convert_dataset(get_converter(NAME)(tmp_path / "nope"), ConvertOptions(out=tmp_path / "o", progress=False))
 
 
 def test_strict_fails_on_the_corrupt_image(fake_dataset, tmp_path):
     root, _ = fake_dataset(NAME)
-    with pytest.raises(StrictModeError, match="church_003.jpg"):
+    with pytest.raises(StrictModeError, match=r"church_003\.jpg"):
         convert_dataset(get_converter(NAME)(root), ConvertOptions(out=tmp_path, strict=True, progress=False))
 
 

@@ -21,6 +21,14 @@ def _kv(text: str) -> tuple[str, Any]:
         return k, v
 
 
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        i, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--shard must look like I/N (e.g. 0/4), got {text!r}") from None
+    return i, n
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of the convert command."""
     parser.add_argument("name", help="converter name (see `terrasense list`)")
@@ -31,21 +39,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--style", default="qwen25vl", help="render style: qwen2vl | qwen25vl | qwen3vl")
     parser.add_argument("--image-max-pixels", type=int, default=None, help="LLaMA-Factory image_max_pixels (int)")
     parser.add_argument("--image-min-pixels", type=int, default=None, help="LLaMA-Factory image_min_pixels (int)")
-    parser.add_argument("--resize-images", action="store_true",
-                        help="store images at the model-input size of the style (recommended for qwen25vl serving)")
+    parser.add_argument(
+        "--resize-images",
+        action="store_true",
+        help="store images at the model-input size of the style (recommended for qwen25vl serving)",
+    )
     parser.add_argument("--tasks", default=None, help="comma-separated task names (default: the converter's)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (output is identical for any N)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every random choice")
     parser.add_argument("--limit", type=int, default=None, help="at most N samples per split")
     parser.add_argument("--strict", action="store_true", help="fail on the first skipped sample or dropped line")
-    parser.add_argument("--image-mode", choices=["copy", "hardlink", "reencode"], default="copy",
-                        help="how JPEG/PNG sources are emitted (others are always re-encoded to PNG)")
+    parser.add_argument(
+        "--image-mode",
+        choices=["copy", "hardlink", "reencode"],
+        default="copy",
+        help="how JPEG/PNG sources are emitted (others are always re-encoded to PNG)",
+    )
     parser.add_argument("--tile-format", choices=["png", "jpg"], default="png", help="format of tiles and re-encodes")
     parser.add_argument("--shard-size", type=int, default=10_000, help="records per JSONL shard")
     parser.add_argument("--max-objects", type=int, default=100, help="most objects listed in one answer")
     parser.add_argument("--overwrite", action="store_true", help="replace output of a run with other options")
-    parser.add_argument("--option", "-o", action="append", type=_kv, default=[], metavar="KEY=VALUE",
-                        help="converter-specific option (repeatable), e.g. -o patch_size=1024")
+    parser.add_argument(
+        "--option",
+        "-o",
+        action="append",
+        type=_kv,
+        default=[],
+        metavar="KEY=VALUE",
+        help="converter-specific option (repeatable), e.g. -o patch_size=1024",
+    )
+    parser.add_argument(
+        "--shard",
+        type=_shard,
+        default=None,
+        metavar="I/N",
+        help="convert only block I of N (0-based) of each split; merge with `terrasense merge-shards`",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -79,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         resize_images=args.resize_images,
         shard_size=args.shard_size,
         overwrite=args.overwrite,
+        shard=args.shard,
         progress=not args.no_progress and sys.stderr.isatty(),
     )
     report = convert_dataset(converter, opts)

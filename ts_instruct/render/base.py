@@ -17,9 +17,10 @@ kind          ``coords``                                  notes
 Text coordinates. A :class:`Frame` maps pixels to the integers a model reads and writes: ``t = x * text_width /
 width`` rounded half up and clamped to ``0..text_width`` (the same for y). Decoding is ``x = t * width /
 text_width``, so a round trip moves a coordinate by at most ``0.5 * width / text_width`` pixels. For a box whose
-sides are ``Lx, Ly`` text units this bounds the IoU below by ``Lx/(Lx+1) * Ly/(Ly+1)``: 0.98 for sides of 100 units
-(10% of a 0-1000 grid), 0.99 from about 200 units, and much worse for tiny boxes (0.25 for 1-unit sides). Small
-model inputs make text units coarse: a Qwen2.5-VL frame of a 64x64 image is only 56 units wide.
+sides are ``Lx, Ly`` text units the worst case shrinks every side by half a unit, so the IoU is at least
+``(1 - 1/Lx) * (1 - 1/Ly)``: 0.98 for sides of 100 units (10% of a 0-1000 grid), 0.99 from 200 units (20%), and
+nothing at all for 1-unit boxes, which can collapse. Tiny objects therefore lose accuracy in every style, and small
+model inputs make text units coarse: the Qwen2.5-VL frame of a 64x64 image is only 56 units wide.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+from ts_instruct import geometry
 from ts_instruct.errors import GeometryError, RenderParseError
 
 __all__ = [
@@ -48,8 +50,6 @@ GeomKind = Literal["hbox", "qbox", "polygon", "point"]
 #: Every geometry kind, in the order used in docs and tests.
 KINDS: tuple[GeomKind, ...] = get_args(GeomKind)
 
-_TIE_RTOL = 1e-9  # corners whose x + y differ by less than this (relative) tie for "first corner"
-
 
 def _coord_count_ok(kind: str, n: int) -> bool:
     if kind == "hbox":
@@ -62,15 +62,13 @@ def _coord_count_ok(kind: str, n: int) -> bool:
 
 
 def canonical_qbox(coords: Sequence[float]) -> tuple[float, ...]:
-    """Reorder 4 corners ``(x1, y1, ..., x4, y4)`` to the canonical order of the module docstring.
-
-    The cyclic order is kept (only the direction and the first corner change), so a bow-tie stays a bow-tie.
+    """Reorder 4 corners ``(x1, y1, ..., x4, y4)`` to the canonical order (:func:`ts_instruct.geometry.canonical_qbox`).
 
     Args:
         coords: 8 floats in any orientation, from any corner.
 
     Returns:
-        The same 8 floats, clockwise on screen, starting at the corner nearest the image's top-left.
+        The same 8 floats as a tuple, clockwise on screen, starting at the corner nearest the image's top-left.
 
     Raises:
         GeometryError: when ``coords`` does not hold 8 numbers.
@@ -81,17 +79,7 @@ def canonical_qbox(coords: Sequence[float]) -> tuple[float, ...]:
     """
     if len(coords) != 8:
         raise GeometryError(f"qbox must have 8 coordinates, got {len(coords)}")
-    pts = [(float(coords[2 * i]), float(coords[2 * i + 1])) for i in range(4)]
-    area2 = sum(pts[i][0] * pts[(i + 1) % 4][1] - pts[(i + 1) % 4][0] * pts[i][1] for i in range(4))
-    if area2 < 0:
-        pts = pts[::-1]
-    tol = _TIE_RTOL * max(1.0, max(abs(v) for p in pts for v in p))
-    s_min = min(x + y for x, y in pts)
-    cand = [i for i, (x, y) in enumerate(pts) if x + y <= s_min + tol]
-    y_min = min(pts[i][1] for i in cand)
-    cand = [i for i in cand if pts[i][1] <= y_min + tol]
-    first = min(cand, key=lambda i: pts[i][0])
-    return tuple(v for i in range(4) for v in pts[(first + i) % 4])
+    return tuple(float(v) for v in geometry.canonical_qbox(coords))
 
 
 @dataclass(frozen=True)

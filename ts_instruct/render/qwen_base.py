@@ -145,11 +145,21 @@ class QwenStyle(RenderStyle):
         ]
 
     def render(self, items: Sequence[RenderItem], frame: Frame) -> str:
-        """A block listing every item; the style's empty form when there is none."""
+        """A block listing every item in the given order; the style's empty form when there is none.
+
+        Coordinates outside the image are clamped to its border (the text range has no room for them).
+
+        Raises:
+            GeometryError: when a label cannot be written in this style (see :meth:`check_label`).
+        """
         return self._block([self._one(item, frame) for item in items])
 
     def render_inline(self, item: RenderItem, frame: Frame) -> str:
-        """One geometry (with its label when set) to put inside a sentence."""
+        """One geometry (with its label when set) to put inside a sentence.
+
+        Raises:
+            GeometryError: when the label cannot be written in this style.
+        """
         return self._one(item, frame)
 
     @abstractmethod

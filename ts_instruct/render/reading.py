@@ -362,9 +362,12 @@ def _to_item(kind: GeomKind, pts: list[Point], f: _Found, frame: Frame, errors: 
 
 def _blank(text: str, spans: list[tuple[int, int]]) -> str:
     """Blank out what was read, keeping offsets; the newlines also stop labels and tuple groups."""
-    for a, b in spans:
-        text = text[:a] + "\n" * (b - a) + text[b:]
-    return text
+    parts: list[str] = []
+    last = 0
+    for a, b in sorted(spans):  # spans never overlap
+        parts += [text[last:a], "\n" * (b - a)]
+        last = b
+    return "".join([*parts, text[last:]])
 
 
 def read_answer(text: str, frame: Frame, kind: GeomKind | None = None) -> ParseResult:
