@@ -265,6 +265,7 @@ class DIOR(DetectionConverter):
             except GeometryError as e:
                 reason = str(e).split(": ", 1)[-1]
                 yield self.line_skip(InvalidAnnotationError(xml_rel, reason, line=obj.line, field="box"), key=key)
+        yield from self.report_outside(objects, (w, h), file=xml_rel, key=key)
         yield self.whole_image(key=key, image=image, size=(w, h), objects=objects, split=split, negative=not objects)
 
 

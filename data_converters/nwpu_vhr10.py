@@ -175,4 +175,5 @@ class NWPUVHR10(DetectionConverter):
             return
         h, w = pixels.shape[:2]
         del pixels
+        yield from self.report_outside(objects, (w, h), file=self.rel(image), key=key)
         yield self.whole_image(key=key, image=image, size=(w, h), objects=objects, split=split, negative=negative)

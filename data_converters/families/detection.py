@@ -329,7 +329,7 @@ class DetectionConverter(Converter):
                 return
             src_h, src_w = scene.shape[:2]
             if rate == opts.rates[0]:
-                yield from self._outside(objects, (src_w, src_h), rel, stem)
+                yield from self.report_outside(objects, (src_w, src_h), file=rel, key=stem)
             scene = rescale(scene, rate)
             meta_gsd = None if gsd is None else gsd / rate
             for tile in iter_tiles(
@@ -364,13 +364,15 @@ class DetectionConverter(Converter):
                 )
             del scene
 
-    def _outside(self, objects: list[ObjectAnn], size: tuple[int, int], rel: str, key: str) -> Iterator[Skip]:
+    @staticmethod
+    def report_outside(objects: list[ObjectAnn], size: tuple[int, int], *, file: str, key: str) -> Iterator[Skip]:
+        """A kept-sample Skip for each object lying wholly outside a ``(width, height)`` image (it is dropped)."""
         w, h = size
         for i, o in enumerate(objects):
             x1, y1, x2, y2 = o.hbox
             if x2 <= 0 or y2 <= 0 or x1 >= w or y1 >= h:
                 yield Skip(
-                    rel,
+                    file,
                     f"object {i + 1} ({o.label}, box {o.hbox}) lies outside the {w}x{h} image; dropped",
                     key=key,
                     kept=True,

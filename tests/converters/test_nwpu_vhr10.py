@@ -119,3 +119,14 @@ def test_strict_fails(raw, tmp_path):
 def test_golden_first_record(converted):
     out, _ = converted
     check_golden(NAME, read_jsonl(out, "train-*.jsonl")[0])
+
+
+def test_object_outside_the_image_is_reported_and_dropped(raw, tmp_path):
+    root = tmp_path / "outside"
+    shutil.copytree(raw[0], root)
+    gt = root / BASE / "ground truth/007.txt"
+    gt.write_text(gt.read_text() + "(500,500),(520,520),1\n")
+    (sample,), skips = read(root, f"{BASE}/positive image set/007.jpg")
+    assert [o.label for o in sample.annotations.objects] == ["bridge"]
+    (skip,) = skips
+    assert skip.kept and skip.file == f"{BASE}/positive image set/007.jpg" and "lies outside" in skip.reason
