@@ -19,18 +19,6 @@ import sys
 from pathlib import Path
 
 
-def _lf_resize(image, max_pixels: int, min_pixels: int):  # type: ignore[no-untyped-def]
-    """LLaMA-Factory's MMPluginMixin._preprocess_image: scale into [min, max] pixels, truncating with int()."""
-    w, h = image.size
-    if w * h > max_pixels:
-        r = (max_pixels / (w * h)) ** 0.5
-        image = image.resize((int(w * r), int(h * r)))
-    elif w * h < min_pixels:
-        r = (min_pixels / (w * h)) ** 0.5
-        image = image.resize((int(w * r), int(h * r)))
-    return image.convert("RGB")
-
-
 def generate(
     model_dir: str,
     images: list[Path],
@@ -51,9 +39,11 @@ def generate(
     from PIL import Image
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
+    from ts_instruct.lf_resize import preprocess_image
+
     processor = AutoProcessor.from_pretrained(model_dir)
     model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype="auto").eval()
-    pil = [_lf_resize(Image.open(p), image_max_pixels, image_min_pixels) for p in images]
+    pil = [preprocess_image(Image.open(p), image_max_pixels, image_min_pixels) for p in images]
     content = [{"type": "image"} for _ in pil] + [{"type": "text", "text": prompt}]
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": content}]
     text = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)

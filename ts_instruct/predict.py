@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from ts_instruct.errors import ConfigError, InvalidImageError, RecordValidationError
+from ts_instruct.lf_resize import preprocess_image, preprocess_size
 from ts_instruct.record import IMAGE_PLACEHOLDER
 
 _RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
@@ -60,6 +61,10 @@ class PredictOptions:
         timeout: seconds per request.
         image_root: folder the records' image paths are relative to; ``None`` means the input file's folder (right
             for a converted split and for a mixture file alike).
+        image_max_pixels: when set (with ``image_min_pixels``), images are scaled client-side exactly as
+            LLaMA-Factory scaled them in training (:mod:`ts_instruct.lf_resize`): give the training config's values
+            when the server is a plain ``vllm serve``, which skips that step.
+        image_min_pixels: the training config's ``image_min_pixels`` (used with ``image_max_pixels``).
     """
 
     endpoint: str
@@ -72,14 +77,26 @@ class PredictOptions:
     backoff: float = 1.0
     timeout: float = 600.0
     image_root: Path | None = None
+    image_max_pixels: int | None = None
+    image_min_pixels: int = 1024
 
     def __post_init__(self) -> None:
         if not self.endpoint.startswith(("http://", "https://")):
             raise ConfigError(f"endpoint must be an http(s) URL, got {self.endpoint!r}")
         if self.concurrency < 1:
             raise ConfigError(f"concurrency must be >= 1, got {self.concurrency}")
+        if self.image_max_pixels is not None and not 0 < self.image_min_pixels <= self.image_max_pixels:
+            raise ConfigError(
+                f"image pixel limits must satisfy 0 < min <= max, got min={self.image_min_pixels} "
+                f"max={self.image_max_pixels}"
+            )
         if self.retries < 0 or self.backoff < 0:
             raise ConfigError(f"retries and backoff must be >= 0, got {self.retries} and {self.backoff}")
+
+    @property
+    def pixel_limits(self) -> tuple[int, int] | None:
+        """``(image_max_pixels, image_min_pixels)`` when client-side scaling is on, else ``None``."""
+        return None if self.image_max_pixels is None else (self.image_max_pixels, self.image_min_pixels)
 
     @property
     def chat_url(self) -> str:
@@ -107,22 +124,34 @@ class RequestError(Exception):
     """A request failed for good (after retries, or with a non-retryable status)."""
 
 
-def image_data_url(path: Path) -> str:
-    """The image at ``path`` as a ``data:image/...;base64,`` URL (PNG/JPEG as they are, other formats as PNG).
+def image_data_url(path: Path, pixel_limits: tuple[int, int] | None = None) -> str:
+    """The image at ``path`` as a ``data:image/...;base64,`` URL.
+
+    PNG and JPEG files are sent byte for byte unless they must be rescaled; anything else, or a rescaled image, is
+    sent as PNG.
+
+    Args:
+        path: the image file.
+        pixel_limits: ``(max_pixels, min_pixels)`` to scale the image as LLaMA-Factory does, or ``None``.
 
     Raises:
         InvalidImageError: when the file is missing or cannot be decoded.
     """
     mime = _PASS_THROUGH.get(path.suffix.lower())
     try:
-        if mime is not None:
+        if mime is not None and pixel_limits is None:
             data = path.read_bytes()
         else:
             from PIL import Image
 
             with Image.open(path) as im:
+                size = (im.width, im.height)
+                unchanged = pixel_limits is not None and preprocess_size(*size, *pixel_limits) == size
+                if mime is not None and unchanged:  # nothing to rescale: send the file itself
+                    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+                out = preprocess_image(im, *pixel_limits) if pixel_limits else im.convert("RGB")
                 buf = io.BytesIO()
-                im.convert("RGB").save(buf, format="PNG")
+                out.save(buf, format="PNG")
             data, mime = buf.getvalue(), "image/png"
     except FileNotFoundError as e:
         raise InvalidImageError(path, "image not found; pass --image-root to say where image paths start") from e
@@ -131,10 +160,13 @@ def image_data_url(path: Path) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def build_messages(record: dict[str, Any], image_root: Path) -> list[dict[str, Any]]:
+def build_messages(
+    record: dict[str, Any], image_root: Path, pixel_limits: tuple[int, int] | None = None
+) -> list[dict[str, Any]]:
     """The chat-completions ``messages`` for a record: every turn before the last assistant turn.
 
-    ``<image>`` placeholders become ``image_url`` parts in place, consuming ``record["images"]`` in order.
+    ``<image>`` placeholders become ``image_url`` parts in place, consuming ``record["images"]`` in order;
+    ``pixel_limits`` is passed to :func:`image_data_url`.
 
     Raises:
         RecordValidationError: when the record has no assistant turn to predict, or placeholders and images differ.
@@ -160,7 +192,7 @@ def build_messages(record: dict[str, Any], image_root: Path) -> list[dict[str, A
         parts: list[dict[str, Any]] = []
         for i, text in enumerate(content.split(IMAGE_PLACEHOLDER)):
             if i > 0:
-                url = image_data_url(image_root / next(queue))
+                url = image_data_url(image_root / next(queue), pixel_limits)
                 parts.append({"type": "image_url", "image_url": {"url": url}})
             if text:
                 parts.append({"type": "text", "text": text})
@@ -219,7 +251,7 @@ def predict_one(record: dict[str, Any], model: str, options: PredictOptions, ima
     """Ask the endpoint for one record's answer; returns the output line as a dict."""
     body: dict[str, Any] = {
         "model": model,
-        "messages": build_messages(record, image_root),
+        "messages": build_messages(record, image_root, options.pixel_limits),
         "temperature": options.temperature,
     }
     if options.max_tokens is not None:

@@ -16,6 +16,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="model name to request (default: the first model the server lists)")
     parser.add_argument("--api-key", default=os.environ.get("OPENAI_API_KEY"), help="default: $OPENAI_API_KEY")
     parser.add_argument("--image-root", help="folder image paths are relative to (default: the input file's folder)")
+    parser.add_argument(
+        "--image-max-pixels",
+        type=int,
+        help="scale images client-side as LLaMA-Factory did in training (the training config's image_max_pixels); "
+        "needed with a plain vllm serve for Qwen2.5-VL pixel boxes",
+    )
+    parser.add_argument("--image-min-pixels", type=int, default=1024, help="with --image-max-pixels (default 1024)")
     parser.add_argument("--max-tokens", type=int, help="generation limit per answer (default: the server's)")
     parser.add_argument("--temperature", type=float, default=0.0, help="default 0 (greedy)")
     parser.add_argument("--concurrency", type=int, default=4, help="requests in flight (default 4)")
@@ -39,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
         backoff=args.backoff,
         timeout=args.timeout,
         image_root=Path(args.image_root) if args.image_root else None,
+        image_max_pixels=args.image_max_pixels,
+        image_min_pixels=args.image_min_pixels,
     )
     try:
         summary = predict(args.input, args.out, options)
