@@ -62,7 +62,9 @@ def generate(
 def main() -> int:
     """Parse arguments, generate, print."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", required=True, help="checkpoint folder (full-SFT output_dir or merged export_dir)")
+    p.add_argument(
+        "--model", required=True, help="checkpoint folder (full-SFT output_dir, merged export_dir) or Hub id"
+    )
     p.add_argument("--image", required=True, type=Path, help="the image (the earlier one of a pair)")
     p.add_argument("--image2", type=Path, help="the later image of a before/after pair")
     p.add_argument("--prompt", required=True, help="the question, as in training")
@@ -76,8 +78,12 @@ def main() -> int:
         if not path.is_file():
             print(f"inference_demo: error: image {path} not found", file=sys.stderr)
             return 2
-    if not (Path(args.model) / "config.json").is_file():
-        print(f"inference_demo: error: {args.model} has no config.json; pass a checkpoint folder", file=sys.stderr)
+    local = Path(args.model)
+    if (local.exists() or "/" not in args.model) and not (local / "config.json").is_file():
+        print(
+            f"inference_demo: error: {args.model} has no config.json; pass a checkpoint folder or a Hub id org/name",
+            file=sys.stderr,
+        )
         return 2
     answer, frames = generate(
         args.model,

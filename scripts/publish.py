@@ -146,8 +146,11 @@ def model_card(train_config: dict[str, Any], report: dict[str, Any], *, repo_id:
         "",
     ]
     for task, example in sorted((report.get("examples") or {}).items()):
+        system = example.get("system") or ""
         lines += [
             f"### {task}",
+            "",
+            f"System prompt: `{system}`" if system else "System prompt: none (the template's default is used)",
             "",
             f"Prompt (from `{example.get('dataset')}`):",
             "",

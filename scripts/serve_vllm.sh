@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Serve a TerraSense checkpoint (full-SFT output_dir or merged LoRA export_dir) with vLLM's OpenAI-compatible server.
 #
-#   scripts/serve_vllm.sh saves/terrasense-qwen2.5-vl-7b/full/sft [extra `vllm serve` flags]
+#   scripts/serve_vllm.sh saves/terrasense-qwen2.5-vl-7b/full/sft [extra `vllm serve` flags]   (or a Hub id org/name)
 #   terrasense predict --endpoint http://127.0.0.1:8000/v1 --input data/converted/dior/test-00000.jsonl --out preds.jsonl
 #
 # Run it in its OWN environment: vLLM pins transformers/torch versions that clash with llamafactory 0.9.5's, e.g.
@@ -25,7 +25,9 @@ die() { echo "serve_vllm.sh: error: $*" >&2; exit 2; }
 [[ $# -ge 1 ]] || die "usage: scripts/serve_vllm.sh MODEL_DIR [extra vllm serve flags]"
 model=$1
 shift
-[[ -f $model/config.json ]] || die "$model has no config.json; pass a checkpoint folder"
+if [[ -e $model || $model != */* ]]; then  # a local path (a Hub id org/name is passed to vLLM as it is)
+  [[ -f $model/config.json ]] || die "$model has no config.json; pass a checkpoint folder or a Hub id org/name"
+fi
 
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}

@@ -14,7 +14,6 @@
 #   EFFECTIVE_BATCH  global batch [16]; gradient_accumulation_steps is set so that
 #                    PER_DEVICE_BATCH x gradient_accumulation_steps x NNODES x NPROC_PER_NODE = EFFECTIVE_BATCH
 #   PER_DEVICE_BATCH per_device_train_batch_size [1]
-#   TRAIN_DRY_RUN=1  print the launch command instead of running it
 # FORCE_TORCHRUN=1 is always set: DeepSpeed needs a distributed launch even on one GPU.
 set -euo pipefail
 
@@ -47,10 +46,6 @@ accum=$(( EFFECTIVE_BATCH / per_step ))
 
 export FORCE_TORCHRUN=1 NNODES NODE_RANK NPROC_PER_NODE MASTER_ADDR MASTER_PORT
 cmd=(llamafactory-cli train "$config" "per_device_train_batch_size=$PER_DEVICE_BATCH" "gradient_accumulation_steps=$accum" "$@")
-echo "train.sh: node $NODE_RANK/$NNODES, $NPROC_PER_NODE processes, batch $PER_DEVICE_BATCH x $accum x $(( NNODES * NPROC_PER_NODE )) = $EFFECTIVE_BATCH" >&2
-if [[ ${TRAIN_DRY_RUN:-0} == 1 ]]; then
-  printf '%q ' "${cmd[@]}"
-  echo
-  exit 0
-fi
+command -v llamafactory-cli >/dev/null || die "llamafactory-cli not found; pip install 'terrasense[train]' (llamafactory==0.9.5)"
+echo "train.sh: node $NODE_RANK of $NNODES, $NPROC_PER_NODE processes, batch $PER_DEVICE_BATCH x $accum x $(( NNODES * NPROC_PER_NODE )) = $EFFECTIVE_BATCH" >&2
 exec "${cmd[@]}"

@@ -158,7 +158,7 @@ def test_sft_zero3_two_processes(
     log = _run([*cmd, *_overrides(base, mixture_dir, out), f"deepspeed={ds}"], cwd=tmp_path, env=env, timeout=1200)
     assert "world size: 2" in log
     assert "ZeRO stage 3 optimizer" in log
-    assert "batch 1 x 2 x 2 = 4" in log
+    assert "batch 1 x 2 x 2 = 4" in log  # printed by train.sh
     _train_loss(out)
     _assert_frozen_unchanged_and_language_trained(base, out)
 

@@ -394,12 +394,14 @@ def _note_dataset(record: Mapping[str, Any], report: MixReport) -> None:
         report.datasets[dataset] = {"license": meta.get("license"), "version": meta.get("version")}
     task = str(record["task"])
     if task not in report.examples:
-        users = [m["content"] for m in record["messages"] if m.get("role") == "user"]
-        answers = [m["content"] for m in record["messages"] if m.get("role") == "assistant"]
+        by_role: dict[str, list[str]] = {}
+        for m in record["messages"]:
+            by_role.setdefault(str(m.get("role")), []).append(str(m.get("content", "")))
         report.examples[task] = {
             "dataset": dataset,
-            "prompt": users[0] if users else "",
-            "answer": answers[-1] if answers else "",
+            "system": (by_role.get("system") or [""])[0],
+            "prompt": (by_role.get("user") or [""])[0],
+            "answer": (by_role.get("assistant") or [""])[-1],
         }
 
 
