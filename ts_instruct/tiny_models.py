@@ -18,6 +18,7 @@ Deterministic: the same family and seed give byte-identical files. Nothing is do
 
 from __future__ import annotations
 
+import importlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,6 +107,15 @@ class TinyModelInfo:
     num_parameters: int
 
 
+def _transformers() -> Any:
+    """The ``transformers`` module, typed ``Any``.
+
+    Its annotations are narrower than what these classes accept at runtime (``Qwen2Tokenizer`` takes merges as
+    tuples and ``unk_token=None``).
+    """
+    return importlib.import_module("transformers")
+
+
 def build_tiny_tokenizer() -> Any:
     """Train a byte-level BPE tokenizer (vocabulary 600) with the Qwen special tokens at ids 0..13.
 
@@ -114,7 +124,8 @@ def build_tiny_tokenizer() -> Any:
         Qwen2-VL chat template.
     """
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-    from transformers import Qwen2Tokenizer
+
+    tf = _transformers()
 
     bpe = Tokenizer(models.BPE())
     bpe.normalizer = normalizers.NFC()
@@ -136,7 +147,7 @@ def build_tiny_tokenizer() -> Any:
     vocab: dict[str, int] = state["vocab"]
     # Qwen2Tokenizer wants merges as tuples; the serialised model holds them as 2-lists (or "a b" strings).
     merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ", 1)) for m in state["merges"]]
-    tokenizer = Qwen2Tokenizer(
+    tokenizer = tf.Qwen2Tokenizer(
         vocab=vocab,
         merges=merges,
         eos_token="<|im_end|>",
@@ -151,8 +162,7 @@ def build_tiny_tokenizer() -> Any:
 
 def _config(family: str, tok: Any) -> Any:
     """The model config of a tiny checkpoint: text hidden 64, 2 layers, 4 heads (head_dim 16), vision depth 2."""
-    from transformers import Qwen2_5_VLConfig, Qwen2VLConfig, Qwen3VLConfig
-
+    tf = _transformers()
     ids = {t: tok.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
     text: dict[str, Any] = {
         "vocab_size": len(tok),
@@ -174,10 +184,10 @@ def _config(family: str, tok: Any) -> Any:
         "vision_start_token_id": ids["<|vision_start|>"],
         "vision_end_token_id": ids["<|vision_end|>"],
     }
-    common_vision = {"depth": 2, "num_heads": 2, "spatial_merge_size": 2, "temporal_patch_size": 2}
+    common_vision: dict[str, Any] = {"depth": 2, "num_heads": 2, "spatial_merge_size": 2, "temporal_patch_size": 2}
     if family == "qwen2vl":
         vision = {**common_vision, "embed_dim": 32, "hidden_size": 64, "mlp_ratio": 2, "patch_size": 14}
-        return Qwen2VLConfig(text_config=text, vision_config=vision, **special)
+        return tf.Qwen2VLConfig(text_config=text, vision_config=vision, **special)
     if family == "qwen25vl":
         vision = {
             **common_vision,
@@ -188,7 +198,7 @@ def _config(family: str, tok: Any) -> Any:
             "window_size": 112,
             "fullatt_block_indexes": [1],
         }
-        return Qwen2_5_VLConfig(text_config=text, vision_config=vision, **special)
+        return tf.Qwen2_5_VLConfig(text_config=text, vision_config=vision, **special)
     text = {**text, "head_dim": 16}
     text["rope_parameters"] = {**text["rope_parameters"], "mrope_interleaved": True}
     vision = {
@@ -200,37 +210,29 @@ def _config(family: str, tok: Any) -> Any:
         "num_position_embeddings": 64,  # must be a perfect square
         "deepstack_visual_indexes": [0],
     }
-    return Qwen3VLConfig(text_config=text, vision_config=vision, **special)
+    return tf.Qwen3VLConfig(text_config=text, vision_config=vision, **special)
 
 
 def _processor(family: str, tok: Any) -> Any:
     """The processor: image sizes from 4 to 64 merged patches (a 224×224 image becomes 64 vision tokens)."""
-    from transformers import (
-        Qwen2_5_VLProcessor,
-        Qwen2VLImageProcessor,
-        Qwen2VLProcessor,
-        Qwen2VLVideoProcessor,
-        Qwen3VLProcessor,
-        Qwen3VLVideoProcessor,
-    )
-
+    tf = _transformers()
     _, _, patch = FAMILY_SPECS[family]
     factor = patch * 2
-    image = Qwen2VLImageProcessor(
+    image = tf.Qwen2VLImageProcessor(
         patch_size=patch, merge_size=2, min_pixels=factor * factor * 4, max_pixels=factor * factor * 64
     )
     if family == "qwen3vl":
-        return Qwen3VLProcessor(
+        return tf.Qwen3VLProcessor(
             image_processor=image,
             tokenizer=tok,
-            video_processor=Qwen3VLVideoProcessor(patch_size=16),
+            video_processor=tf.Qwen3VLVideoProcessor(patch_size=16),
             chat_template=QWEN2_VL_CHAT_TEMPLATE,
         )
-    cls = Qwen2VLProcessor if family == "qwen2vl" else Qwen2_5_VLProcessor
+    cls = tf.Qwen2VLProcessor if family == "qwen2vl" else tf.Qwen2_5_VLProcessor
     return cls(
         image_processor=image,
         tokenizer=tok,
-        video_processor=Qwen2VLVideoProcessor(),
+        video_processor=tf.Qwen2VLVideoProcessor(),
         chat_template=QWEN2_VL_CHAT_TEMPLATE,
     )
 
@@ -252,11 +254,8 @@ def build_tiny_model(family: str, out: str | Path, *, seed: int = 0) -> TinyMode
     if family not in FAMILY_SPECS:
         raise ConfigError(f"family must be one of {list(FAMILIES)}, got {family!r}")
     import torch
-    from transformers import (
-        Qwen2_5_VLForConditionalGeneration,
-        Qwen2VLForConditionalGeneration,
-        Qwen3VLForConditionalGeneration,
-    )
+
+    tf = _transformers()
 
     template, model_type, _ = FAMILY_SPECS[family]
     out = Path(out)
@@ -264,9 +263,9 @@ def build_tiny_model(family: str, out: str | Path, *, seed: int = 0) -> TinyMode
     tok = build_tiny_tokenizer()
     config = _config(family, tok)
     model_cls = {
-        "qwen2vl": Qwen2VLForConditionalGeneration,
-        "qwen25vl": Qwen2_5_VLForConditionalGeneration,
-        "qwen3vl": Qwen3VLForConditionalGeneration,
+        "qwen2vl": tf.Qwen2VLForConditionalGeneration,
+        "qwen25vl": tf.Qwen2_5_VLForConditionalGeneration,
+        "qwen3vl": tf.Qwen3VLForConditionalGeneration,
     }[family]
     # fork_rng keeps the caller's global RNG untouched; manual_seed makes the weights a function of `seed` only.
     with torch.random.fork_rng(devices=[]):
