@@ -71,6 +71,8 @@ class ImageRef:
         path: the emitted file, relative to the dataset output directory; filled by the writer.
         pixels: decoded pixels (H, W, 3) uint8 when the converter already holds them (tiles); never serialised.
         fingerprint: content and perceptual hashes of the emitted image, filled by the writer when enabled.
+        resized_from: ``(width, height)`` before the writer resized the image to the model-input size
+            (``--resize-images``); map a point back with ``x * resized_from[0] / width`` first, then the window.
     """
 
     source: str
@@ -82,6 +84,7 @@ class ImageRef:
     path: str | None = None
     pixels: np.ndarray | None = field(default=None, repr=False, compare=False)
     fingerprint: dict[str, str] | None = None
+    resized_from: tuple[int, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise to plain JSON types (``pixels`` is dropped)."""
@@ -93,6 +96,7 @@ class ImageRef:
             "window": None if self.window is None else self.window.to_list(),
             "scale": self.scale,
             "source_size": None if self.source_size is None else list(self.source_size),
+            "resized_from": None if self.resized_from is None else list(self.resized_from),
             "fingerprint": self.fingerprint,
         }
 
@@ -108,6 +112,9 @@ class ImageRef:
             scale=float(d.get("scale", 1.0)),
             source_size=None if d.get("source_size") is None else (int(d["source_size"][0]), int(d["source_size"][1])),
             fingerprint=d.get("fingerprint"),
+            resized_from=None
+            if d.get("resized_from") is None
+            else (int(d["resized_from"][0]), int(d["resized_from"][1])),
         )
 
 
@@ -149,7 +156,8 @@ class MaskRef:
 
     Attributes:
         kind: ``"semantic"`` (class ids), ``"binary"`` (0/1), ``"change"`` (0 unchanged / 1 changed) or
-            ``"semantic_change"`` (class ids of the *later* image inside changed pixels).
+            ``"semantic_change"`` (class ids inside changed pixels, 0 elsewhere: of image ``image_index``, or change
+            categories when ``image_index`` is -1).
         classes: id → class name for the values in the mask (ids absent here are ignored/no-data).
         path: emitted lossless PNG, relative to the dataset output directory; filled by the writer.
         pixels: (H, W) uint8 array, never serialised; the writer encodes it.
@@ -191,21 +199,29 @@ class MaskRef:
 
 @dataclass
 class QAPair:
-    """A question with its answer; ``qtype`` is the source's question type (``"count"``, ``"presence"``...)."""
+    """A question with its answer; ``qtype`` is the source's question type (``"count"``, ``"presence"``...).
+
+    ``id`` is the source's question id when it has one (RSVQA); tasks use it to keep record ids stable.
+    """
 
     question: str
     answer: str
     qtype: str | None = None
+    id: str | None = None
 
 
 @dataclass
 class RefExpr:
-    """A referring expression and the box of the object it refers to (``hbox`` and optionally ``qbox``)."""
+    """A referring expression and the box of the object it refers to (``hbox`` and optionally ``qbox``).
+
+    ``id`` is the source's identifier of the expression when it has one (DIOR-RSVG: the global object index).
+    """
 
     expression: str
     hbox: list[float]
     label: str | None = None
     qbox: list[float] | None = None
+    id: str | None = None
 
     def __post_init__(self) -> None:
         self.hbox = _r(self.hbox)  # type: ignore[assignment]
@@ -292,8 +308,11 @@ class Annotations:
 
 @dataclass
 class SampleMeta:
-    """Where a sample comes from. ``georef`` holds ``{"crs": "EPSG:…", "transform": [a, b, c, d, e, f]}`` (GDAL
-    order, for the emitted image) when the source is georeferenced; ``extra`` holds any other source facts."""
+    """Where a sample comes from.
+
+    ``georef`` holds ``{"crs": "EPSG:…", "transform": [a, b, c, d, e, f]}`` (GDAL
+    order, for the emitted image) when the source is georeferenced; ``extra`` holds any other source facts.
+    """
 
     dataset: str
     split: str
@@ -319,6 +338,10 @@ class Sample:
 
     ``key`` is stable and unique within (dataset, split): derived from source file names (and the tile window),
     never from enumeration order, so records keep their ids when files are added or workers change.
+
+    ``videos`` holds video files (``<video>`` records, CapERA): paths relative to the raw root as the converter
+    yields them, replaced by the emitted paths (``videos/<split>/<key>.<ext>``) when the writer copies them. A video
+    sample may have no image at all.
     """
 
     key: str

@@ -1,0 +1,39 @@
+# TerraSense: `make demo` and `make test` do all set-up on a fresh machine (Python >= 3.10 and make needed).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.terrasense-installed
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test test-fast lint bench clean
+
+setup: $(STAMP)
+
+# constraints.txt pins the whole tree that was verified together (llamafactory 0.9.5, transformers 5.6.0,
+# torch 2.14.1, deepspeed 0.16.9 ...). deepspeed needs torch at build time, hence --no-build-isolation after the rest.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=24"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[train,dev]"
+	$(PY) -m pip install --quiet -c constraints.txt --no-build-isolation "deepspeed==0.16.9"
+	touch $(STAMP)
+
+demo: setup
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/terrasense demo
+
+test: setup
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: setup
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+bench: setup
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf runs .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,341 @@
+"""Run a converter end to end: units → samples → emitted images/masks → records → shards + report.
+
+Parallelism: units are mapped over ``workers`` processes with an *ordered* ``imap``; each worker reads its unit,
+writes that unit's images and masks (atomically) and returns the unit's JSON lines. The parent writes lines in unit
+order. Output bytes therefore do not depend on the number of workers or on scheduling.
+
+Memory: the parent holds at most one unit's lines per in-flight unit; a converter must keep a unit small (one image,
+one scene's tiles, one pair). Nothing holds the whole dataset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing as mp
+import sys
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from data_converters.base import Converter
+from ts_instruct.errors import ConfigError, InvalidImageError, StrictModeError, TerraSenseError
+from ts_instruct.imageio import ImageMode, place_file, read_rgb, write_jpeg, write_png
+from ts_instruct.io import ShardWriter, SplitState, StateStore, shard_prefix, write_report
+from ts_instruct.render import RenderStyle, get_style
+from ts_instruct.sample import Sample, Skip
+from ts_instruct.tasks import FAMILY_TASKS, TaskContext, TaskOptions, build_records, resolve_tasks
+from ts_instruct.transform import resize_rgb, scale_annotations
+
+_COPYABLE = (".jpg", ".jpeg", ".png")
+
+
+@dataclass
+class ConvertOptions:
+    """Options of one conversion (``terrasense convert`` flags).
+
+    Attributes:
+        out: output root; the dataset goes to ``out/<dataset dir>``.
+        splits: splits to convert (``None``: every split found under the root).
+        style: render style name (``qwen2vl``, ``qwen25vl``, ``qwen3vl``) and ``style_options`` its parameters.
+        tasks: task names (``None``: the converter's defaults).
+        workers: processes; 1 runs in-process.
+        seed: seed of every random choice (phrasing, distractors, negatives, tile sampling).
+        limit: at most this many samples per split (the first ones in unit order).
+        strict: fail on the first skipped sample or dropped line instead of reporting it.
+        image_mode: ``copy`` or ``hardlink`` JPEG/PNG sources unchanged, or ``reencode`` everything to PNG.
+            Other formats (TIFF, BMP) and tiles are always written as ``tile_format``.
+        resize_images: store images at the model-input size of the style (Qwen2.5-VL's absolute coordinates then
+            hold for a plain vLLM server too); annotations are scaled to match.
+        shard_size: records per shard (closed at unit boundaries).
+        overwrite: discard output of an earlier run with other options instead of refusing.
+        shard: ``(i, n)``: convert only the i-th of n contiguous blocks of each split's units (0-based), writing
+            ``<split>-shardIIIofNNN-KKKKK.jsonl``; run the n shards anywhere (a batch system, Ray, Spark), put their
+            output folders together and run :func:`merge_shards` to get what one run would have written.
+    """
+
+    out: Path
+    splits: Sequence[str] | None = None
+    style: str = "qwen25vl"
+    style_options: dict[str, Any] = field(default_factory=dict)
+    tasks: Sequence[str] | None = None
+    task_options: TaskOptions = field(default_factory=TaskOptions)
+    workers: int = 1
+    seed: int = 0
+    limit: int | None = None
+    strict: bool = False
+    image_mode: ImageMode = "copy"
+    tile_format: str = "png"
+    resize_images: bool = False
+    shard_size: int = 10_000
+    overwrite: bool = False
+    progress: bool = True
+    shard: tuple[int, int] | None = None
+
+
+@dataclass
+class UnitResult:
+    """What one unit produced: per sample, its JSON lines; plus skips and per-task counts."""
+
+    samples: list[list[str]] = field(default_factory=list)
+    skips: list[dict[str, Any]] = field(default_factory=list)
+    tasks: Counter[str] = field(default_factory=Counter)
+
+
+def dataset_dir_name(converter: Converter) -> str:
+    """``dota-v1.0`` for multi-version datasets, the converter name otherwise."""
+    return converter.name if len(converter.versions) == 1 else f"{converter.name}-{converter.version}"
+
+
+class _UnitProcessor:
+    """Turns one unit into written files and record lines (runs in worker processes)."""
+
+    def __init__(self, converter: Converter, opts: ConvertOptions, dataset_dir: Path) -> None:
+        self.converter = converter
+        self.opts = opts
+        self.dataset_dir = dataset_dir
+        self.style: RenderStyle = get_style(opts.style, **opts.style_options)
+        self.ctx = TaskContext(style=self.style, seed=opts.seed, options=opts.task_options)
+        self.tasks = list(opts.tasks or converter.default_tasks or FAMILY_TASKS.get(converter.family, ()))
+
+    def __call__(self, job: tuple[str, str]) -> UnitResult:
+        split, unit = job
+        result = UnitResult()
+        try:
+            for item in self.converter.read(split, unit):
+                if isinstance(item, Skip):
+                    result.skips.append(item.to_dict())
+                    continue
+                try:
+                    self._emit(item, split)
+                except (TerraSenseError, OSError, ValueError) as e:
+                    result.skips.append(Skip(unit, f"cannot write sample: {e}", key=item.key).to_dict())
+                    continue
+                lines = []
+                for rec in build_records(item, self.ctx, self.tasks):
+                    lines.append(rec.to_json())
+                    result.tasks[rec.task] += 1
+                result.samples.append(lines)
+        except (TerraSenseError, OSError, ValueError) as e:
+            result.skips.append(Skip(unit, f"unit failed: {e}").to_dict())
+        return result
+
+    def _emit(self, sample: Sample, split: str) -> None:
+        """Write the sample's images, videos and masks; set their output paths; resize images when asked.
+
+        ``sample.videos`` holds source paths relative to the raw root on the way in and emitted paths
+        (``videos/<split>/<key>.<ext>``) on the way out.
+        """
+        n = len(sample.images)
+        target: tuple[int, int] | None = None
+        if self.opts.resize_images and sample.images:
+            first = sample.images[0]
+            target = self.style.target_size(first.width, first.height)
+            if target == (first.width, first.height):
+                target = None
+        for i, img in enumerate(sample.images):
+            tag = "" if n == 1 else ("_A", "_B")[i] if n == 2 else f"_{i}"
+            src = self.converter.root / img.source
+            pixels = img.pixels
+            copyable = pixels is None and target is None and self.opts.image_mode != "reencode"
+            if copyable and src.suffix.lower() in _COPYABLE:
+                rel = f"images/{split}/{sample.key}{tag}{src.suffix.lower()}"
+                place_file(src, self.dataset_dir / rel, self.opts.image_mode)
+            else:
+                if pixels is None:
+                    pixels = read_rgb(src)
+                if (pixels.shape[1], pixels.shape[0]) != (img.width, img.height):
+                    raise InvalidImageError(
+                        img.source,
+                        f"decoded size {pixels.shape[1]}x{pixels.shape[0]} differs "
+                        f"from the sample's {img.width}x{img.height}",
+                    )
+                if target is not None:
+                    pixels = resize_rgb(pixels, target)
+                    img.resized_from = (img.width, img.height)
+                    img.width, img.height = target
+                ext = ".jpg" if self.opts.tile_format in ("jpg", "jpeg") else ".png"
+                rel = f"images/{split}/{sample.key}{tag}{ext}"
+                (write_jpeg if ext == ".jpg" else write_png)(self.dataset_dir / rel, pixels)
+            img.path = rel
+            img.pixels = None
+        if target is not None:
+            src_w, src_h = sample.images[0].resized_from or target
+            sample.annotations = scale_annotations(
+                sample.annotations, target[0] / src_w, target[1] / src_h, size=target
+            )
+        for j, video in enumerate(sample.videos):
+            # videos are never decoded here: copied (or hard-linked) as they are, under videos/<split>/
+            src = self.converter.root / video
+            tag = "" if len(sample.videos) == 1 else f"_{j}"
+            rel = f"videos/{split}/{sample.key}{tag}{src.suffix.lower()}"
+            place_file(src, self.dataset_dir / rel, "hardlink" if self.opts.image_mode == "hardlink" else "copy")
+            sample.videos[j] = rel
+        for m in sample.annotations.masks:
+            if m.pixels is not None:
+                rel = f"masks/{split}/{sample.key}_{m.name}.png"
+                write_png(self.dataset_dir / rel, m.pixels, compress_level=6)
+                m.path = rel
+                m.pixels = None
+
+
+_PROCESSOR: _UnitProcessor | None = None
+
+
+def _init_worker(processor: _UnitProcessor) -> None:
+    global _PROCESSOR
+    _PROCESSOR = processor
+
+
+def _run_job(job: tuple[str, str]) -> UnitResult:
+    assert _PROCESSOR is not None  # set by _init_worker
+    return _PROCESSOR(job)
+
+
+def _results(processor: _UnitProcessor, jobs: list[tuple[str, str]], workers: int) -> Iterator[UnitResult]:
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            yield processor(job)
+        return
+    ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(processor,)) as pool:
+        yield from pool.imap(_run_job, jobs, chunksize=1)
+
+
+def _fingerprint(converter: Converter, opts: ConvertOptions, tasks: list[str], style: RenderStyle) -> str:
+    """Hash of everything that changes the bytes of the output (not workers, progress or limit)."""
+    payload = {
+        "converter": converter.name,
+        "version": converter.version,
+        "options": converter.options,
+        "style": style.describe(),
+        "tasks": tasks,
+        "task_options": opts.task_options.__dict__,
+        "seed": opts.seed,
+        "reencode": opts.image_mode == "reencode",  # copy and hardlink give the same bytes
+        "tile_format": opts.tile_format,
+        "resize_images": opts.resize_images,
+        "shard_size": opts.shard_size,
+        "limit": opts.limit,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def convert_dataset(converter: Converter, opts: ConvertOptions) -> dict[str, Any]:
+    """Convert every requested split; resume where an earlier run with the same options stopped.
+
+    Returns:
+        The report (also written to ``report.json``).
+
+    Raises:
+        DatasetNotFoundError: the raw dataset is not under the converter's root.
+        StrictModeError: ``opts.strict`` and a sample or line had to be skipped.
+        ConfigError: bad options, or output of a run with other options is in the way.
+    """
+    dataset_dir = Path(opts.out) / dataset_dir_name(converter)
+    dataset_dir.mkdir(parents=True, exist_ok=True)
+    processor = _UnitProcessor(converter, opts, dataset_dir)
+    tasks = resolve_tasks(processor.tasks)
+    fp = _fingerprint(converter, opts, tasks, processor.style)
+    store = StateStore(dataset_dir)
+    if opts.shard is not None:
+        i, n = opts.shard
+        if not 0 <= i < n:
+            raise ConfigError(f"shard must be i/n with 0 <= i < n, got {i}/{n}")
+        if opts.limit is not None:
+            raise ConfigError("--limit cannot be combined with --shard (a limit applies to the whole split)")
+    splits = list(opts.splits) if opts.splits else converter.available_splits()
+    if not splits:
+        converter.units(converter.splits[0])  # raises DatasetNotFoundError with the layout expected
+    states: dict[str, SplitState] = {}
+    for split in splits:
+        converter.check_split(split)
+        prefix = split if opts.shard is None else shard_prefix(split, *opts.shard)
+        state = store.load(prefix, fp, overwrite=opts.overwrite)
+        states[prefix] = state
+        if state.complete:
+            continue
+        units = list(converter.units(split))
+        if opts.shard is not None:
+            i, n = opts.shard
+            units = units[i * len(units) // n : (i + 1) * len(units) // n]
+        state.units_total = len(units)
+        state.shard_size = opts.shard_size
+        _remove_stale_temporaries(dataset_dir, split)
+        writer = ShardWriter(dataset_dir, prefix, opts.shard_size, start=state.shard)
+        jobs = [(split, u) for u in units[state.units_done :]]
+        bar = _progress(opts, converter, split, len(units), state.units_done)
+        try:
+            for result in _results(processor, jobs, opts.workers):
+                if opts.strict and result.skips:
+                    s = result.skips[0]
+                    where = s["file"] + (f":{s['line']}" if s.get("line") else "")
+                    raise StrictModeError(f"{where}: {s['reason']} (--strict: no sample may be skipped)")
+                written = 0
+                for lines in result.samples:
+                    if opts.limit is not None and state.samples >= opts.limit:
+                        break
+                    writer.write(lines)
+                    state.samples += 1
+                    state.records += len(lines)
+                    written += len(lines)
+                if opts.shard is not None:
+                    state.unit_records.append(written)
+                state.skips.extend(result.skips)
+                for task, n in result.tasks.items():
+                    state.tasks[task] = state.tasks.get(task, 0) + n
+                state.units_done += 1
+                if bar is not None:
+                    bar.update(1)
+                if writer.full():
+                    writer.close_shard()
+                    state.shard = writer.index
+                    store.save(prefix, state)
+                if opts.limit is not None and state.samples >= opts.limit:
+                    break
+        finally:
+            if bar is not None:
+                bar.close()
+        writer.close_shard()
+        state.shard = writer.index
+        state.complete = True
+        store.save(prefix, state)
+    header = {
+        "dataset": converter.name,
+        "version": converter.version,
+        "title": converter.title,
+        "license": converter.license,
+        "style": processor.style.describe(),
+        "seed": opts.seed,
+        "tasks": tasks,
+        "options": converter.options,
+    }
+    if opts.shard is not None:
+        header["shard"] = list(opts.shard)
+        return write_report(dataset_dir, header, states, name=f"report-shard{opts.shard[0]:03d}of{opts.shard[1]:03d}")
+    return write_report(dataset_dir, header, states)
+
+
+def _remove_stale_temporaries(dataset_dir: Path, split: str) -> None:
+    """Delete half-written files a killed run left (atomic writes use hidden ``.<name>.*.tmp`` names)."""
+    for folder in ("images", "masks", "videos"):
+        for tmp in (dataset_dir / folder / split).glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+
+def _progress(opts: ConvertOptions, converter: Converter, split: str, total: int, done: int) -> Any:
+    if not opts.progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        initial=done,
+        desc=f"{converter.name}:{split}",
+        unit="unit",
+        file=sys.stderr,
+        dynamic_ncols=True,
+        leave=False,
+    )
