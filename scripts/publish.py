@@ -77,6 +77,15 @@ def _load_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+def _fenced(text: str) -> list[str]:
+    """``text`` in a Markdown code block whose fence is longer than any backtick run inside (answers hold
+    fenced JSON)."""
+    fence = "```"
+    while fence in text:
+        fence += "`"
+    return [f"{fence}text", text, fence]
+
+
 def model_card(train_config: dict[str, Any], report: dict[str, Any], *, repo_id: str, license: str) -> str:
     """The model card (YAML metadata + Markdown), from the training config and ``mix_report.json``.
 
@@ -154,15 +163,11 @@ def model_card(train_config: dict[str, Any], report: dict[str, Any], *, repo_id:
             "",
             f"Prompt (from `{example.get('dataset')}`):",
             "",
-            "```text",
-            str(example.get("prompt", "")),
-            "```",
+            *_fenced(str(example.get("prompt", ""))),
             "",
             "Answer:",
             "",
-            "```text",
-            str(example.get("answer", "")),
-            "```",
+            *_fenced(str(example.get("answer", ""))),
             "",
         ]
     lines += [

@@ -11,13 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_records import write_fake_converted
 
 from data_converters.fakes import make_fake
+from tests.fake_records import write_fake_converted
 from ts_instruct import cli
 from ts_instruct.mix import MixEntry, MixtureConfig, mix
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
+#: ds_cpu_fix/sitecustomize.py is for training subprocesses only: importing it here would patch this process
+collect_ignore = ["ds_cpu_fix"]
 
 
 @pytest.fixture(scope="session")

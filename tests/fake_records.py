@@ -15,45 +15,17 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-#: meta.render of each style, as the render module writes it.
-RENDER: dict[str, dict[str, Any]] = {
-    "qwen2vl": {
-        "style": "qwen2vl",
-        "template": "qwen2_vl",
-        "coords": "rel1000",
-        "image_max_pixels": 589824,
-        "image_min_pixels": 1024,
-        "factor": 28,
-    },
-    "qwen25vl": {
-        "style": "qwen25vl",
-        "template": "qwen2_vl",
-        "coords": "abs_resized",
-        "image_max_pixels": 589824,
-        "image_min_pixels": 1024,
-        "factor": 28,
-    },
-    "qwen3vl": {
-        "style": "qwen3vl",
-        "template": "qwen3_vl_nothink",
-        "coords": "rel1000",
-        "image_max_pixels": 589824,
-        "image_min_pixels": 1024,
-        "factor": 32,
-    },
-}
+from ts_instruct.render import RenderItem, get_style
+
+#: meta.render of each style, as the converters write it.
+RENDER: dict[str, dict[str, Any]] = {name: get_style(name).describe() for name in ("qwen2vl", "qwen25vl", "qwen3vl")}
 
 WIDTH, HEIGHT = 112, 84  # multiples of 28: the Qwen2.5-VL processor leaves the image as it is
 
 
 def _box_text(style: str, label: str, box: tuple[int, int, int, int]) -> str:
-    x1, y1, x2, y2 = box
-    if style == "qwen25vl":
-        return json.dumps({"bbox_2d": [x1, y1, x2, y2], "label": label})
-    r = [round(x1 * 1000 / WIDTH), round(y1 * 1000 / HEIGHT), round(x2 * 1000 / WIDTH), round(y2 * 1000 / HEIGHT)]
-    if style == "qwen3vl":
-        return json.dumps({"bbox_2d": r, "label": label})
-    return f"<|object_ref_start|>{label}<|object_ref_end|><|box_start|>({r[0]},{r[1]}),({r[2]},{r[3]})<|box_end|>"
+    render = get_style(style)
+    return render.render([RenderItem("hbox", box, label=label)], render.frame(WIDTH, HEIGHT))
 
 
 def _png(path: Path, rng: np.random.Generator, box: tuple[int, int, int, int] | None) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
-from fake_records import RENDER, write_fake_converted
 
+from tests.fake_records import RENDER, write_fake_converted
 from ts_instruct.lf_config import check_render_matches, load_lf_yaml, unknown_keys
 from ts_instruct.mix import MixtureConfig, mix
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 import yaml
-from fake_records import RENDER, write_fake_converted
 
+from tests.fake_records import RENDER, write_fake_converted
 from ts_instruct.errors import ConfigError, InvalidImageError, RecordValidationError
 from ts_instruct.mix import MixEntry, MixtureConfig, copies, mix
 

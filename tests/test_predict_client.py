@@ -24,6 +24,7 @@ from PIL import Image
 from ts_instruct.errors import ConfigError, InvalidImageError, RecordValidationError
 from ts_instruct.lf_resize import preprocess_size
 from ts_instruct.predict import PredictOptions, build_messages, image_data_url
+from ts_instruct.render import style_from_meta
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -399,6 +400,10 @@ def test_against_llamafactory_api_server(
         rows = _records(out)
         assert [r["id"] for r in rows] == [r["id"] for r in records]
         assert all(isinstance(r["predict"], str) and r["finish_reason"] in ("stop", "length") for r in rows)
+        for row, record in zip(rows, records, strict=True):  # answers read back with the record's render style
+            style = style_from_meta(record["meta"]["render"])
+            result = style.parse(row["predict"], style.frame(112, 84))
+            assert all(item.kind in ("hbox", "qbox", "polygon", "point") for item in result.items)
         assert any(len(r["images"]) == 2 for r in records)  # a before/after pair went through
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

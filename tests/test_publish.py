@@ -92,6 +92,8 @@ def test_model_card_parses_and_says_how_to_use_the_model(output_dir: Path, mix_r
     for task, example in report["examples"].items():
         assert f"### {task}" in text
         assert example["prompt"] in text and example["answer"] in text
+    # answers hold fenced JSON: the card's own fences are longer, so the blocks stay closed
+    assert "````text\nThere is 1 ship: ```json" in text
     assert "System prompt: `You are a remote sensing assistant.`" in text  # the scene record has its own
     assert "System prompt: none (the template's default is used)" in text
     assert "| learning_rate | 1e-05 |" in text and "| finetuning_type | full |" in text

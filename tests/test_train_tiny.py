@@ -19,6 +19,9 @@ from typing import Any
 
 import pytest
 
+from tests.fake_records import HEIGHT, RENDER, WIDTH
+from ts_instruct.render import ParseResult, style_from_meta
+
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs"
 DS_CPU_FIX = Path(__file__).resolve().parent / "ds_cpu_fix"  # see its sitecustomize.py
@@ -249,6 +252,14 @@ def test_inference_demo(
     assert frames == [f"frame: image {i}: 112 x 84" for i in range(1, 3 if pair else 2)]
     answer = proc.stdout.rstrip("\n")
     assert answer and "<|im_end|>" not in answer
+    # the answer reads back through the render parser of the data's style (a random model writes no geometry,
+    # so the items may be empty; what matters is that the text goes through, as it would for a trained model)
+    style = style_from_meta(RENDER["qwen25vl"])
+    frame = style.frame(WIDTH, HEIGHT)
+    assert (frame.text_width, frame.text_height) == (112, 84)  # the frame the demo reported
+    result = style.parse(answer, frame, kind="hbox")
+    assert isinstance(result, ParseResult)
+    assert all(item.kind == "hbox" for item in result.items)
 
 
 def test_inference_demo_refuses_a_missing_image(
