@@ -7,13 +7,10 @@ OpenAI-style API server treat it exactly like the released models. It has about 
 disk) and random weights: what it generates is noise, but every code path (freezing, ZeRO-3, LoRA merge, export,
 generation with one or two images) runs on a CPU in seconds.
 
-Deterministic: the same family and seed give byte-identical files. Nothing is downloaded.
+Deterministic: the same family and seed give byte-identical files. Nothing is downloaded. Usage::
 
->>> import tempfile
->>> with tempfile.TemporaryDirectory() as d:
-...     info = build_tiny_model("qwen2vl", d)
-...     (info.model_type, info.template, info.num_parameters < 500_000)
-('qwen2_vl', 'qwen2_vl', True)
+    info = build_tiny_model("qwen25vl", "runs/tiny-qwen25vl")   # or: terrasense tiny-model --family qwen25vl --out ...
+    # llamafactory-cli train configs/terrasense_sft.yaml model_name_or_path=runs/tiny-qwen25vl template=<info.template>
 """
 
 from __future__ import annotations
