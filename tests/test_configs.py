@@ -177,3 +177,23 @@ def test_documented_family_alternatives_match_their_render_style(style: str) -> 
     assert m, f"no documented alternative for {style}"
     sft = load_lf_yaml(CONFIGS / "terrasense_sft.yaml") | {"model_name_or_path": m[1], "template": m[2]}
     check_render_matches(RENDER[style], sft, source="alternative")
+
+
+def test_mixture_entries_name_converter_folders_and_splits() -> None:
+    """Each entry whose converter is registered names the folder `terrasense convert` writes and one of its splits."""
+    from data_converters import get_converter, list_converters
+    from ts_instruct.pipeline import dataset_dir_name
+
+    registered = {c if isinstance(c, str) else c.name for c in list_converters()}
+    config = MixtureConfig.from_yaml(CONFIGS / "mixture.yaml")
+    checked = 0
+    for entry in (*config.train, *config.eval):
+        name, _, version = entry.name.partition("-")
+        if name not in registered:
+            continue
+        cls = get_converter(name)
+        assert (version or None) in (None, *cls.versions) and (len(cls.versions) > 1) == bool(version), entry.name
+        assert dataset_dir_name(cls(".", version=version or None)) == entry.name
+        assert entry.split in cls.splits, (entry.name, entry.split, cls.splits)
+        checked += 1
+    assert checked >= 10  # the converters of the classification, caption, VQA, grounding and change families
