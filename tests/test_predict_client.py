@@ -404,6 +404,10 @@ def test_against_llamafactory_api_server(
             style = style_from_meta(record["meta"]["render"])
             result = style.parse(row["predict"], style.frame(112, 84))
             assert all(item.kind in ("hbox", "qbox", "polygon", "point") for item in result.items)
+        # the predictions file is what `terrasense eval` scores, keyed by id
+        status, table, err = run_cli("eval", "--pred", str(out), "--ref", str(test_split))
+        assert status == 0, err
+        assert "detection_hbb" in table or "change_boxes" in table
         assert any(len(r["images"]) == 2 for r in records)  # a before/after pair went through
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
