@@ -137,14 +137,34 @@ class DIOR(DetectionConverter):
                 return p
         raise DatasetNotFoundError(self.name, self.root, "XML files in " + " or ".join(map(repr, self.annotation_dirs)))
 
-    def units(self, split: str) -> Sequence[str]:
-        """Image ids listed in ``ImageSets/Main/<split>.txt``, sorted and de-duplicated."""
-        self.check_split(split)
+    def _split_lines(self, split: str) -> tuple[Path, list[tuple[int, str]]]:
+        """The split file and its non-blank ``(line, id)`` entries.
+
+        Raises:
+            DatasetNotFoundError: the split file (or the annotation folder) is absent.
+        """
         path = self.base() / "ImageSets" / "Main" / f"{split}.txt"
         if not path.is_file():
             raise DatasetNotFoundError(self.name, self.root, f"the split file {self.rel(path)!r}")
         self.annotation_dir()  # fail early, with the layout, when the annotations are absent
-        return sorted({line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip()})
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+        return path, [(n, line.strip()) for n, line in enumerate(lines, 1) if line.strip()]
+
+    def units(self, split: str) -> Sequence[str]:
+        """Image ids listed in ``ImageSets/Main/<split>.txt``, sorted and de-duplicated.
+
+        Lines that are not a plain id are left out; :meth:`list_problems` reports them.
+        """
+        self.check_split(split)
+        _, entries = self._split_lines(split)
+        return sorted({image_id for _, image_id in entries if _ID.match(image_id)})
+
+    def list_problems(self, split: str) -> Iterator[Skip]:
+        """Split-file lines that are not a plain image id (``00001``), with their line number."""
+        path, entries = self._split_lines(split)
+        for n, image_id in entries:
+            if not _ID.match(image_id):
+                yield Skip(self.rel(path), f"image id {image_id!r} is not a plain file name; line ignored", line=n)
 
     def find_image(self, image_id: str) -> Path | None:
         """``<id>.jpg`` in the image folders (trainval and test, flat or nested)."""
@@ -221,8 +241,8 @@ class DIOR(DetectionConverter):
     def read(self, split: str, unit: str) -> Iterator[Sample | Skip]:
         """One image: parse its XML, decode the image (a corrupt one is skipped), yield one sample."""
         key = safe_key(unit)
-        if not _ID.match(unit):
-            yield Skip(f"ImageSets/Main/{split}.txt", f"image id {unit!r} is not a plain file name; skipped", key=key)
+        if not _ID.match(unit):  # units() leaves such ids out; a unit must never name a path
+            yield Skip(unit, f"image id {unit!r} is not a plain file name; skipped", key=key)
             return
         xml_path = self.annotation_dir() / f"{unit}.xml"
         xml_rel = self.rel(xml_path)

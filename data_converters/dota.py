@@ -31,6 +31,8 @@ class DotaLabels:
     objects: list[ObjectAnn] = field(default_factory=list)
     header: dict[str, str] = field(default_factory=dict)
     problems: list[InvalidAnnotationError] = field(default_factory=list)
+    #: 1-based line of each object
+    lines: list[int] = field(default_factory=list)
 
 
 class DOTA(DetectionConverter):
@@ -224,6 +226,7 @@ class DOTA(DetectionConverter):
                 continue
             try:
                 out.objects.append(self._object(line.split(), path=path, line=n, hbb=hbb))
+                out.lines.append(n)
             except InvalidAnnotationError as e:
                 out.problems.append(e)
             except GeometryError as e:
@@ -327,4 +330,13 @@ class DOTA(DetectionConverter):
             where = " or ".join(self._candidates(self.image_dirs, split))
             yield Skip(unit, f"image {stem}.png not found in {where}; extract the image archives there", key=stem)
             return
-        yield from self.tiled(stem=stem, image=image, objects=labels.objects, split=split, gsd=gsd, extra=extra)
+        yield from self.tiled(
+            stem=stem,
+            image=image,
+            objects=labels.objects,
+            split=split,
+            gsd=gsd,
+            extra=extra,
+            label_file=unit,
+            lines=labels.lines,
+        )

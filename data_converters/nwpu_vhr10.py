@@ -117,9 +117,25 @@ class NWPUVHR10(DetectionConverter):
                         out.append(rel)
         return sorted(out)
 
-    def from_vhr_lines(self, text: str, *, path: str) -> tuple[list[ObjectAnn], list[InvalidAnnotationError]]:
-        """Parse a ground-truth file: objects in source pixels and one error per dropped line."""
-        objects, problems = [], []
+    def list_problems(self, split: str) -> Iterator[Skip]:
+        """Ground-truth files whose positive image is missing, in the split the image would belong to."""
+        base = self.base()
+        gt_dir, positives = base / "ground truth", base / "positive image set"
+        if not gt_dir.is_dir():
+            return
+        stems = {p.stem for p in positives.iterdir() if p.is_file() and p.suffix.lower() in _IMAGE_SUFFIXES}
+        for gt in sorted(gt_dir.glob("*.txt")):
+            if gt.stem in stems or not gt.stem.isdigit():  # readme.txt and the like are not ground truth
+                continue
+            if stable_split(self.image_id(f"positive image set/{gt.stem}.jpg"), self.split_fractions) == split:
+                expected = self.rel(positives / f"{gt.stem}.jpg")
+                yield Skip(self.rel(gt), f"ground truth without its image: expected {expected}; not converted")
+
+    def from_vhr_lines(
+        self, text: str, *, path: str
+    ) -> tuple[list[ObjectAnn], list[InvalidAnnotationError], list[int]]:
+        """Parse a ground-truth file: objects in source pixels, one error per dropped line, each object's line."""
+        objects, problems, lines = [], [], []
         for n, raw in enumerate(text.splitlines(), start=1):
             if not raw.strip():
                 continue
@@ -141,9 +157,10 @@ class NWPUVHR10(DetectionConverter):
             box = [min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)]
             try:
                 objects.append(self.make_object(self.classes[class_id - 1], hbox=box, where=f"{path}:{n}"))
+                lines.append(n)
             except GeometryError as e:
                 problems.append(InvalidAnnotationError(path, str(e).split(": ", 1)[-1], line=n, field="box"))
-        return objects, problems
+        return objects, problems, lines
 
     def read(self, split: str, unit: str) -> Iterator[Sample | Skip]:
         """One image: decode it (a corrupt one is skipped), read its ground truth if positive, yield one sample."""
@@ -151,6 +168,8 @@ class NWPUVHR10(DetectionConverter):
         key = self.image_id(unit)
         negative = Path(unit).parent.name == "negative image set"
         objects: list[ObjectAnn] = []
+        lines: list[int] | None = None
+        gt_rel = self.rel(image)
         if not negative:
             gt = self.base() / "ground truth" / f"{Path(unit).stem}.txt"
             gt_rel = self.rel(gt)
@@ -162,7 +181,7 @@ class NWPUVHR10(DetectionConverter):
             except (OSError, UnicodeDecodeError) as e:
                 yield Skip(gt_rel, f"cannot read ground-truth file ({e})", key=key)
                 return
-            objects, problems = self.from_vhr_lines(text, path=gt_rel)
+            objects, problems, lines = self.from_vhr_lines(text, path=gt_rel)
             for problem in problems:
                 yield self.line_skip(problem, key=key)
             if not objects:
@@ -175,5 +194,5 @@ class NWPUVHR10(DetectionConverter):
             return
         h, w = pixels.shape[:2]
         del pixels
-        yield from self.report_outside(objects, (w, h), file=self.rel(image), key=key)
+        yield from self.report_outside(objects, (w, h), file=gt_rel, key=key, lines=lines)
         yield self.whole_image(key=key, image=image, size=(w, h), objects=objects, split=split, negative=negative)

@@ -313,10 +313,13 @@ class DetectionConverter(Converter):
         split: str,
         gsd: float | None = None,
         extra: dict[str, Any] | None = None,
+        label_file: str | None = None,
+        lines: Sequence[int | None] | None = None,
     ) -> Iterator[Sample | Skip]:
         """Decode the scene once per rate and yield its tiles as samples, one at a time.
 
-        Objects must be in source pixels. Objects that lie wholly outside the image are reported (``kept=True``).
+        Objects must be in source pixels. Objects that lie wholly outside the image are reported (``kept=True``)
+        against ``label_file`` (default: the image) at their ``lines``.
         ``gsd`` is the source's ground sample distance; each tile's meta holds ``gsd / rate``.
         """
         opts = TilingOptions.from_options(self.options, name=self.name)
@@ -329,7 +332,7 @@ class DetectionConverter(Converter):
                 return
             src_h, src_w = scene.shape[:2]
             if rate == opts.rates[0]:
-                yield from self.report_outside(objects, (src_w, src_h), file=rel, key=stem)
+                yield from self.report_outside(objects, (src_w, src_h), file=label_file or rel, key=stem, lines=lines)
             scene = rescale(scene, rate)
             meta_gsd = None if gsd is None else gsd / rate
             for tile in iter_tiles(
@@ -365,8 +368,18 @@ class DetectionConverter(Converter):
             del scene
 
     @staticmethod
-    def report_outside(objects: list[ObjectAnn], size: tuple[int, int], *, file: str, key: str) -> Iterator[Skip]:
-        """A kept-sample Skip for each object lying wholly outside a ``(width, height)`` image (it is dropped)."""
+    def report_outside(
+        objects: list[ObjectAnn],
+        size: tuple[int, int],
+        *,
+        file: str,
+        key: str,
+        lines: Sequence[int | None] | None = None,
+    ) -> Iterator[Skip]:
+        """A kept-sample Skip for each object lying wholly outside a ``(width, height)`` image (it is dropped).
+
+        ``file`` should be the annotation file and ``lines`` the line of each object in it, when known.
+        """
         w, h = size
         for i, o in enumerate(objects):
             x1, y1, x2, y2 = o.hbox
@@ -374,6 +387,7 @@ class DetectionConverter(Converter):
                 yield Skip(
                     file,
                     f"object {i + 1} ({o.label}, box {o.hbox}) lies outside the {w}x{h} image; dropped",
+                    line=None if lines is None else lines[i],
                     key=key,
                     kept=True,
                 )

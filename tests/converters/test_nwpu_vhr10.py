@@ -121,6 +121,15 @@ def test_golden_first_record(converted):
     check_golden(NAME, read_jsonl(out, "train-*.jsonl")[0])
 
 
+def test_ground_truth_without_its_image_is_reported(raw, tmp_path):
+    root = tmp_path / "orphan"
+    shutil.copytree(raw[0], root)
+    (root / BASE / "positive image set/007.jpg").unlink()
+    report = convert_dataset(get_converter(NAME)(root), ConvertOptions(out=tmp_path / "o", progress=False))
+    skips = [s for v in report["splits"].values() for s in v["skips"] if s["file"] == f"{BASE}/ground truth/007.txt"]
+    assert len(skips) == 1 and f"expected {BASE}/positive image set/007.jpg" in skips[0]["reason"]
+
+
 def test_object_outside_the_image_is_reported_and_dropped(raw, tmp_path):
     root = tmp_path / "outside"
     shutil.copytree(raw[0], root)
@@ -129,4 +138,5 @@ def test_object_outside_the_image_is_reported_and_dropped(raw, tmp_path):
     (sample,), skips = read(root, f"{BASE}/positive image set/007.jpg")
     assert [o.label for o in sample.annotations.objects] == ["bridge"]
     (skip,) = skips
-    assert skip.kept and skip.file == f"{BASE}/positive image set/007.jpg" and "lies outside" in skip.reason
+    assert skip.kept and skip.file == f"{BASE}/ground truth/007.txt" and "lies outside" in skip.reason
+    assert skip.line == len(gt.read_text().splitlines())  # the appended line

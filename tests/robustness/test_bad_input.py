@@ -37,6 +37,7 @@ CONVERTERS = [c.name for c in list_converters() if c.name in FAKES]
 
 # -- the table of mutations that do not apply ---------------------------------------------------------------------
 # Converters by what their raw data holds (a new converter must be placed in one group, or get its own entries).
+DETECTION = ("dota", "dior", "dior_r", "nwpu_vhr10")  # image + per-image box annotation (txt lines or VOC XML)
 FOLDER_CLASSES = ("nwpu_resisc45", "sydney", "whu_rs19")  # class = folder name; no annotation file
 TEXT_INDEXED = ("sydney_captions", "rsicd", "rsitmd", "capera", "rsvqa_hr", "rsvqa_lr")  # JSON index of the split
 GROUNDING_XML = ("rsvg",)  # per-image VOC XML read while listing units + object-index split lists
@@ -48,15 +49,18 @@ NO_VECTOR = "no vector geometry in the annotations (change regions are traced fr
 NO_VIDEO = "no videos"
 _NA: list[tuple[tuple[str, ...], tuple[str, ...], str]] = [
     # (converters, mutations, reason)
-    (FOLDER_CLASSES + TEXT_INDEXED + GROUNDING_XML,
+    (DETECTION + FOLDER_CLASSES + TEXT_INDEXED + GROUNDING_XML,
      ("label_missing", "label_truncated", "label_bomb", "label_size_mismatch", "label_empty"), NO_LABELS),
-    (FOLDER_CLASSES + TEXT_INDEXED + GROUNDING_XML + SEG_MASKS, ("pair_size_mismatch",), "one image per sample"),
+    (DETECTION + FOLDER_CLASSES + TEXT_INDEXED + GROUNDING_XML + SEG_MASKS, ("pair_size_mismatch",),
+     "one image per sample"),
     (FOLDER_CLASSES + TEXT_INDEXED + CHANGE_PAIRS + SEG_MASKS, ("geometry_zero_area", "geometry_out_of_bounds"),
      NO_VECTOR),
     (FOLDER_CLASSES + TEXT_INDEXED + CHANGE_PAIRS + SEG_MASKS, ("geometry_bowtie",), NO_VECTOR),
-    (GROUNDING_XML, ("geometry_bowtie",), "boxes only (xmin, ymin, xmax, ymax): a box cannot self-intersect"),
+    (("dior", "nwpu_vhr10", *GROUNDING_XML), ("geometry_bowtie",),
+     "boxes only (xmin, ymin, xmax, ymax): a box cannot self-intersect"),
     (("capera",), ("image_missing", "image_truncated", "image_bomb"), "samples are videos (see video_*)"),
-    (tuple(n for n in FOLDER_CLASSES + TEXT_INDEXED + GROUNDING_XML + CHANGE_PAIRS + SEG_MASKS if n != "capera"),
+    (tuple(n for n in DETECTION + FOLDER_CLASSES + TEXT_INDEXED + GROUNDING_XML + CHANGE_PAIRS + SEG_MASKS
+           if n != "capera"),
      ("video_missing", "video_truncated"), NO_VIDEO),
     (FOLDER_CLASSES, ("annotation_missing",), "no annotation file: the class is the folder name"),
     (TEXT_INDEXED, ("annotation_missing",), "one index file per split or dataset, read while listing units: "
@@ -65,14 +69,15 @@ _NA: list[tuple[tuple[str, ...], tuple[str, ...], str]] = [
      "deleted XML cannot be told from one never shipped"),
     (tuple(n for n in CHANGE_PAIRS + SEG_MASKS if n != "lim_cd"), ("annotation_missing",),
      "no annotation file: labels are rasters (see label_missing)"),
-    (FOLDER_CLASSES + GROUNDING_XML + SEG_MASKS + tuple(n for n in CHANGE_PAIRS if n != "lim_cd"),
+    (DETECTION + FOLDER_CLASSES + GROUNDING_XML + SEG_MASKS + tuple(n for n in CHANGE_PAIRS if n != "lim_cd"),
      ("json_syntax", "json_entry"), "no JSON annotation"),
-    (FOLDER_CLASSES + TEXT_INDEXED + CHANGE_PAIRS + SEG_MASKS, ("xml_syntax",), "no XML annotation"),
-    (FOLDER_CLASSES + TEXT_INDEXED + GROUNDING_XML + CHANGE_PAIRS + SEG_MASKS, ("txt_bad_line",),
+    (("dota", "nwpu_vhr10", *FOLDER_CLASSES, *TEXT_INDEXED, *CHANGE_PAIRS, *SEG_MASKS), ("xml_syntax",),
+     "no XML annotation"),
+    (("dior", "dior_r", *FOLDER_CLASSES, *TEXT_INDEXED, *GROUNDING_XML, *CHANGE_PAIRS, *SEG_MASKS), ("txt_bad_line",),
      "no per-sample text annotation (split lists are split_list_bad_line)"),
-    (("sydney", "whu_rs19", *TEXT_INDEXED, *SEG_MASKS, *(n for n in CHANGE_PAIRS if n != "second")),
-     ("split_list_bad_line",), "no split list file"),
-    (("sydney", "whu_rs19"), ("path_escape",), "no annotation names a file"),
+    (("dota", "nwpu_vhr10", "sydney", "whu_rs19", *TEXT_INDEXED, *SEG_MASKS,
+      *(n for n in CHANGE_PAIRS if n != "second")), ("split_list_bad_line",), "no split list file"),
+    (("dota", "nwpu_vhr10", "sydney", "whu_rs19"), ("path_escape",), "no annotation names a file"),
     (("rsvqa_hr", "rsvqa_lr"), ("path_escape",), "images are named by numeric id (<id>.tif), never by a path"),
     (("levir_cd", "cdd", "hi_ucd", *SEG_MASKS), ("path_escape",),
      "images and labels are found by listing folders; no annotation names a file"),
@@ -89,6 +94,14 @@ UNREPORTED: dict[tuple[str, str], str] = {
     "image leaves nothing to report",
     ("whu_rs19", "image_missing"): "images are found by listing class folders and no list names them: a deleted "
     "image leaves nothing to report",
+    ("nwpu_vhr10", "image_missing"): "the target is a negative image, found by listing its folder: nothing names it "
+    "(a positive image's orphan ground truth is reported: tests/converters/test_nwpu_vhr10.py)",
+    ("dota", "annotation_missing"): "units are label files: an image without one is not converted and not an error "
+    "(a v2.0 image folder holds images that v1.0 and v1.5 do not label)",
+    ("dior", "path_escape"): "the XML's <filename> is not used: images are found by the id of the split file "
+    "(checked: no sample comes from outside)",
+    ("dior_r", "path_escape"): "the XML's <filename> is not used: images are found by the id of the split file "
+    "(checked: no sample comes from outside)",
     ("nwpu_resisc45", "path_escape"): "split-list entries are matched by file name against the images found under "
     "the root and never opened, so '../' cannot reach outside (checked: no sample comes from outside)",
 }
@@ -164,7 +177,7 @@ def test_dataset_gone(name: str, reference: Callable[[str], Reference], tmp_path
 
 
 def test_every_converter_is_in_a_group() -> None:
-    groups = FOLDER_CLASSES + TEXT_INDEXED + GROUNDING_XML + CHANGE_PAIRS + SEG_MASKS
+    groups = DETECTION + FOLDER_CLASSES + TEXT_INDEXED + GROUNDING_XML + CHANGE_PAIRS + SEG_MASKS
     assert sorted(groups) == sorted(CONVERTERS), "place each converter with a fake in one group of the table"
 
 
