@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from data_converters import get_converter
 from data_converters.fakes import make_fake
+from ts_instruct.pipeline import dataset_dir_name
 
 from .test_pipeline import tree_bytes
 
@@ -17,6 +19,7 @@ from .test_pipeline import tree_bytes
 CASES = {
     "nwpu_resisc45": ({"per_class": 300}, "train"),  # 400 train images, 2 records each → 40 shards
     "levir_cd": ({"scale": 40}, "train"),  # 120 train pairs, 4 records each → 24 shards
+    "dota": ({"scale": 8}, "train"),  # 28 extra 1200 px scenes: 112 tiles cut from decoded scenes → 20+ shards
 }
 
 
@@ -35,13 +38,14 @@ def test_sigkill_then_resume_gives_identical_output(name, tmp_path):
     proc = subprocess.Popen(
         _cmd(name, root, tmp_path / "run", split), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    third = tmp_path / "run" / name / f"{split}-00002.jsonl"
+    folder = tmp_path / "run" / dataset_dir_name(get_converter(name)(root))
+    third = folder / f"{split}-00002.jsonl"
     deadline = time.monotonic() + 120
     while not third.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
     os.kill(proc.pid, signal.SIGKILL)
     assert proc.wait() == -signal.SIGKILL, "the conversion finished before it could be killed; enlarge the fake"
-    assert not (tmp_path / "run" / name / "report.json").exists()
+    assert not (folder / "report.json").exists()
 
     subprocess.run(_cmd(name, root, tmp_path / "run", split), check=True, capture_output=True)
     assert tree_bytes(tmp_path / "run") == tree_bytes(tmp_path / "ref")

@@ -81,8 +81,11 @@ def _xml(image_id: str, specs: list[Spec], *, oriented: bool) -> str:
     )
 
 
-def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
+def make_fake(root: Path, *, seed: int = 0, scale: int = 1) -> dict[str, Any]:
     """Write the fake dataset under ``root/DIOR`` and return what a correct conversion must find.
+
+    ``scale`` multiplies the number of images of every split (benchmarks): ordinary ids ``10000``, ``10001`` ...
+    with one airplane each (the returned counts describe scale 1).
 
     Returns:
         ``samples[split]`` (images converted), ``skipped[split]`` (ids skipped: corrupt image, missing or malformed
@@ -91,7 +94,12 @@ def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
     """
     rng = np.random.default_rng(seed)
     base = Path(root) / "DIOR"
-    for split, ids in SPLITS.items():
+    splits = {s: list(ids) for s, ids in SPLITS.items()}
+    next_id = 10000
+    for s, ids in SPLITS.items():
+        splits[s] += [f"{next_id + k}" for k in range(len(ids) * (scale - 1))]
+        next_id += len(ids) * (scale - 1)
+    for split, ids in splits.items():
         folder = base / ("JPEGImages-test" if split == "test" else "JPEGImages-trainval/JPEGImages-trainval")
         for image_id in ids:
             if image_id != "00007":
@@ -103,7 +111,7 @@ def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
     for sub, oriented in (("Horizontal Bounding Boxes", False), ("Oriented_Bounding_Boxes", True)):
         folder = base / "Annotations" / sub
         folder.mkdir(parents=True, exist_ok=True)
-        for image_id in [i for ids in SPLITS.values() for i in ids if i not in ("00007", "00008")]:
+        for image_id in [i for ids in splits.values() for i in ids if i not in ("00007", "00008")]:
             specs = OBJECTS.get(
                 image_id, [("airplane", ["10", "10", "30", "30"], [10, 10, 30, 10, 30, 30, 10, 30], {})]
             )

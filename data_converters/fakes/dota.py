@@ -120,8 +120,24 @@ LABEL_DIRS = {
 META_DIRS = {"train": "train/labelTxt-v2.0/train_meta/meta", "val": "val/val_meta/meta"}
 
 
-def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
+EXTRA_SCENE = 1200  # 2 x 2 tiles with the default patch and gap
+
+
+def _extra_objects(rng: np.random.Generator) -> list[Obj]:
+    """Six ordinary objects of an extra scene: planes, ships and vehicles, some straddling tile edges."""
+    objs: list[Obj] = []
+    for label in ("plane", "ship", "small-vehicle", "plane", "large-vehicle", "ship"):
+        cx, cy = (float(v) for v in rng.uniform(60, EXTRA_SCENE - 60, 2))
+        w, h = (float(v) for v in rng.uniform(16, 80, 2))
+        objs.append((label, rotated(cx, cy, w, h, float(rng.uniform(0, 90))), 0))
+    return objs
+
+
+def make_fake(root: Path, *, seed: int = 0, scale: int = 1) -> dict[str, Any]:
     """Write the fake dataset under ``root`` and return what a correct conversion must find.
+
+    ``scale`` adds ``4 * (scale - 1)`` ordinary 1200 x 1200 train scenes ``P1000.png`` ... (4 tiles each, six
+    objects, labelled in every version; benchmarks and kill/resume tests). The returned counts describe scale 1.
 
     Returns:
         ``units[version][split]`` (label files), ``samples[version][split]`` (tiles with the default patch 1024 and
@@ -141,7 +157,17 @@ def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
     save_image(images / "P0005.png", texture(rng, 256, 256))
     save_image(root / "val" / "images" / "P0004.png", texture(rng, 260, 300))
 
+    extra = {}
+    for k in range(4 * (scale - 1)):
+        small = texture(rng, EXTRA_SCENE // 4, EXTRA_SCENE // 4)
+        big = cv2.resize(small, (EXTRA_SCENE, EXTRA_SCENE), interpolation=cv2.INTER_LINEAR)
+        save_image(images / f"P{1000 + k}.png", big, compress_level=1)
+        extra[f"P{1000 + k}"] = _extra_objects(rng)
+
     for (version, hbb), pattern in LABEL_DIRS.items():
+        for stem, objs in extra.items():
+            _write(root / pattern.format(s="train", S="Train") / f"{stem}.txt",
+                   _label_text(version, hbb, objs, ("GoogleEarth", "0.3"), []))  # fmt: skip
         for split in ("train", "val"):
             folder = root / pattern.format(s=split, S=split.capitalize())
             if split == "train":

@@ -31,8 +31,11 @@ GT: dict[int, str] = {
 }
 
 
-def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
+def make_fake(root: Path, *, seed: int = 0, scale: int = 1) -> dict[str, Any]:
     """Write the fake dataset under ``root`` and return what a correct conversion must find.
+
+    ``scale`` multiplies the number of positive and negative images (benchmarks): the extra positives ``101`` ...
+    hold the objects of ``001`` (the returned counts describe scale 1).
 
     Returns:
         ``positives``/``negatives`` (image counts), ``samples`` (images converted over all splits), ``objects``
@@ -40,15 +43,16 @@ def make_fake(root: Path, *, seed: int = 0) -> dict[str, Any]:
     """
     rng = np.random.default_rng(seed)
     base = Path(root) / BASE
-    for i in range(1, POSITIVES + 1):
+    extra = range(101, 101 + POSITIVES * (scale - 1))
+    for i in (*range(1, POSITIVES + 1), *extra):
         h, w = (int(v) for v in rng.integers(64, 129, size=2))
         save_image(base / "positive image set" / f"{i:03d}.jpg", texture(rng, h, w))
-        if i in GT:
-            text = GT[i].replace("\n", "\r\n") if i == 2 else GT[i]
+        if i in GT or i in extra:
+            text = GT.get(i, GT[1]).replace("\n", "\r\n") if i == 2 else GT.get(i, GT[1])
             path = base / "ground truth" / f"{i:03d}.txt"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(text.encode())
-    for i in range(1, NEGATIVES + 1):
+    for i in (*range(1, NEGATIVES + 1), *range(101, 101 + NEGATIVES * (scale - 1))):
         save_image(base / "negative image set" / f"{i:03d}.jpg", texture(rng, 72, 96))
     truncate(base / "positive image set" / "004.jpg", keep=0.4)
     (base / "readme.txt").write_text("NWPU VHR-10 dataset (synthetic copy for tests)\n", encoding="utf-8")
