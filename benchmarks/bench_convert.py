@@ -147,8 +147,10 @@ def main() -> None:
             parser.error(f"--only must name converters with a fake, got {unknown}; choose from {names}")
         names = [n for n in names if n in wanted]
     results = Results("convert")
-    header = (f"{'converter':<15} {'scale':>5} {'samples':>7} {'records':>7} {'rec/s 1w':>9} {'rec/s 2w':>9} "
-              f"{'2w/1w':>6} {'cpu ms/krec':>11} {'same':>5} {'RSS 1x MB':>9} {'RSS 10x MB':>10} {'10x/1x':>6}")  # fmt: skip
+    header = (
+        f"{'converter':<15} {'scale':>5} {'samples':>7} {'records':>7} {'rec/s 1w':>9} {'rec/s 2w':>9} "
+        f"{'2w/1w':>6} {'cpu ms/krec':>11} {'same':>5} {'RSS 1x MB':>9} {'RSS 10x MB':>10} {'10x/1x':>6}"
+    )
     print(f"full conversions, ~{args.samples} samples per converter, each run in a fresh process\n{header}")
     print("-" * len(header))
     failed = []
