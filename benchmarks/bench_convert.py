@@ -60,7 +60,7 @@ def child(name: str, root: str, out: str, workers: int) -> None:
                 "cpu": cpu,
                 "samples": sum(s["samples"] for s in splits),
                 "records": sum(s["records"] for s in splits),
-                "rss_mb": max(peak_rss_mb(), peak_rss_mb(children=True)),
+                "rss_mb": peak_rss_mb() if workers == 1 else max(peak_rss_mb(), peak_rss_mb(children=True)),
             }
         )
     )

@@ -47,6 +47,18 @@ def add_json_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def peak_rss_mb(children: bool = False) -> float:
-    """Peak resident memory of this process (or of its waited-for children) in MiB (Linux reports KiB)."""
+    """Peak resident memory in MiB of this process (or the largest of its waited-for children).
+
+    For this process, Linux's ``VmHWM`` (the high-water mark of the current address space) is used where available:
+    ``getrusage``'s ``ru_maxrss`` survives ``exec``, so a process started from a big parent would report the
+    parent's memory. For children, ``ru_maxrss`` (KiB) is all there is.
+    """
+    if not children:
+        try:
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            pass
     who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
     return resource.getrusage(who).ru_maxrss / 1024

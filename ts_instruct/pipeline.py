@@ -269,8 +269,12 @@ def _results(processor: _UnitProcessor, jobs: list[tuple[str, str]], workers: in
             yield processor(job)
         return
     ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    # many small units (a 256 px image each) are sent in batches: one message per unit would cost as much as the
+    # unit itself; few large units (scenes to tile) go one by one so that both workers stay busy to the end.
+    # Results still come back in unit order (imap), so the output does not depend on the batch size.
+    chunksize = max(1, min(16, len(jobs) // (8 * workers)))
     with ctx.Pool(workers, initializer=_init_worker, initargs=(processor,)) as pool:
-        yield from pool.imap(_run_job, jobs, chunksize=1)
+        yield from pool.imap(_run_job, jobs, chunksize=chunksize)
 
 
 def _fingerprint(converter: Converter, opts: ConvertOptions, tasks: list[str], style: RenderStyle) -> str:
