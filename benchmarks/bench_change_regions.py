@@ -16,6 +16,7 @@ import statistics
 import time
 
 import numpy as np
+from common import Results, add_json_argument
 
 from data_converters.families.change import outline
 from ts_instruct.masks import mask_to_polygons
@@ -40,6 +41,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--groups", type=int, default=40)
     parser.add_argument("--repeats", type=int, default=3)
+    add_json_argument(parser)
     args = parser.parse_args()
     masks = groups(args.size, args.groups, seed=0)
     kw = {"min_area": 4.0, "simplify_tolerance": 0.5}
@@ -58,6 +60,10 @@ def main() -> None:
     print(f"{args.groups} groups on a {args.size} px tile, median of {args.repeats}")
     for name, t in times.items():
         print(f"  {name:8s} {t * 1000:8.1f} ms   x{t / times['whole']:.3f} of whole")
+    results = Results("change_regions")
+    ratio = times["cropped"] / times["whole"]
+    results.add(f"{args.groups} groups, {args.size}px", "cropped_time_over_whole", ratio, "x", "lower")
+    results.write(args.json)
 
 
 if __name__ == "__main__":

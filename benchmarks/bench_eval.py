@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 import shapely
+from common import Results, add_json_argument
 
 from ts_instruct.eval.detection import ImageDetections, evaluate_detections, voc_ap
 
@@ -106,7 +107,9 @@ def main():
     parser.add_argument("--preds", type=int, default=100_000)
     parser.add_argument("--images", type=int, default=2_000)
     parser.add_argument("--kind", choices=["qbox", "hbox", "both"], default="both")
+    add_json_argument(parser)
     args = parser.parse_args()
+    results = Results("eval")
     for kind in ("qbox", "hbox") if args.kind == "both" else (args.kind,):
         gts, preds = make_set(args.preds, args.images, kind)
         t0 = time.perf_counter()
@@ -119,8 +122,13 @@ def main():
         print(f"{kind}: {args.preds} predictions, {args.images} images, {len(CLASSES)} classes")
         print(f"  vectorised: {t_ours:.2f} s   plain loop: {t_plain:.2f} s   speed-up: {t_plain / t_ours:.1f}x")
         print(f"  mAP (VOC-07) {ours.map('voc07', 0.5):.6f}; every class AP identical: {same}")
+        case = f"{kind} mAP, {args.preds} predictions"
+        results.add(case, "speedup_over_plain_loop", t_plain / t_ours, "x", "higher")
+        results.add(case, "every_class_ap_identical", float(same))
         if not same:
+            results.write(args.json)
             raise SystemExit("the two evaluations disagree")
+    results.write(args.json)
 
 
 if __name__ == "__main__":

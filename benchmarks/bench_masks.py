@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 import cv2
 import numpy as np
+from common import Results, add_json_argument
 
 from ts_instruct.masks import Polygon, mask_iou, mask_to_polygons, polygons_to_mask
 
@@ -118,7 +119,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--repeats", type=int, default=5)
+    add_json_argument(parser)
     args = parser.parse_args()
+    results = Results("masks")
     scenes = {f"{n} buildings": buildings(args.size, n, seed=n) for n in (300, 1000)} | {
         "land cover": land_cover(args.size, seed=0)
     }
@@ -134,15 +137,26 @@ def main() -> None:
     print(f"mask {args.size}x{args.size}, median of {args.repeats} runs\n{header}\n{'-' * len(header)}")
     for scene, m in scenes.items():
         base, _ = timed(cv2_plain, m, args.repeats)
+        measured: dict[str, tuple[float, float]] = {}
         for name, fn in methods.items():
             if fn is None:
                 print(f"{scene:<15} {name:<23} skipped: rasterio is not installed (pip install rasterio)")
                 continue
             secs, rings = timed(fn, m, args.repeats)
             iou, iou_fill, area = fidelity(m, rings)
+            measured[name] = (secs, iou)
             verts = sum(len(e) + sum(len(h) for h in hs) for e, hs in rings)
             print(f"{scene:<15} {name:<23} {secs * 1e3:8.1f} {secs / base:8.1f} {len(rings):6d} {verts:7d} "
                   f"{iou:7.4f} {iou_fill:11.4f} {area:6.3f}")  # fmt: skip
+        ours_s, ours_iou = measured["ours tol=0.5 (default)"]
+        case = f"{scene} {args.size}px"
+        results.add(case, "ours_time_over_cv2_findContours", ours_s / base, "x", "lower")
+        results.add(case, "ours_rasterised_back_iou", ours_iou, "IoU", "higher")
+        if "rasterio shapes" in measured:
+            rio_s, rio_iou = measured["rasterio shapes"]
+            results.add(case, "ours_time_over_rasterio_shapes", ours_s / rio_s, "x", "lower")
+            results.add(case, "rasterio_rasterised_back_iou", rio_iou, "IoU")
+    results.write(args.json)
 
 
 if __name__ == "__main__":

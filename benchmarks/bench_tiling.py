@@ -27,6 +27,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from common import Results, add_json_argument
 
 from ts_instruct.imageio import encode_png, read_rgb
 from ts_instruct.tiling import iter_tiles, read_scene, rescale
@@ -68,7 +69,7 @@ def median_ms(fn: Callable[[], object], repeats: int) -> float:
     return statistics.median(times) * 1e3
 
 
-def png_levels(tiles: int, repeats: int) -> None:
+def png_levels(tiles: int, repeats: int, results: Results) -> None:
     print(f"Part 1: PNG level, {tiles} tiles of 1024x1024 RGB, median of {repeats} runs (per tile)")
     header = (
         f"{'content':<12} {'level':>5} {'encode ms':>10} {'x level 6':>10} {'size MB':>8} {'size/6':>7} "
@@ -87,6 +88,8 @@ def png_levels(tiles: int, repeats: int) -> None:
         for level, (ms, size, dec) in rows.items():
             print(f"{name:<12} {level:>5} {ms:>10.1f} {ms / rows[6][0]:>10.2f} {size:>8.2f} "
                   f"{size / rows[6][1]:>7.2f} {dec:>10.1f}")  # fmt: skip
+        results.add(f"PNG {name} 1024px", "level1_encode_time_over_level6", rows[1][0] / rows[6][0], "x", "lower")
+        results.add(f"PNG {name} 1024px", "level1_size_over_level6", rows[1][1] / rows[6][1], "x")
 
 
 def _status_mb(field: str) -> float:
@@ -138,26 +141,29 @@ def _tile_job(args: tuple[str, float]) -> tuple[int, float, float, float, float]
     return n, t1 - t0, time.perf_counter() - t1, first, last
 
 
-def scene_run(size: int) -> None:
+def scene_run(size: int, results: Results) -> None:
     ctx = mp.get_context("spawn")
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "scene.png")
         with ctx.Pool(1) as pool:
             mb = pool.map(_write_scene, [(path, size)])[0]
         print(f"\nPart 2: one {size}x{size} aerial-like scene ({mb:.0f} MB decoded), each step in a fresh process")
-        results = {}
+        times = {}
         for how in ("pil", "cv2"):
             with ctx.Pool(1) as pool:
-                results[how] = pool.map(_decode_job, [(path, how)])[0]
+                times[how] = pool.map(_decode_job, [(path, how)])[0]
         for how, label in (("pil", "read_rgb (Pillow)"), ("cv2", "read_scene (OpenCV)")):
-            secs, base, peak = results[how]
-            print(f"  decode {label:<20} {secs:6.2f} s  x Pillow {secs / results['pil'][0]:5.2f}  "
+            secs, base, peak = times[how]
+            print(f"  decode {label:<20} {secs:6.2f} s  x Pillow {secs / times['pil'][0]:5.2f}  "
                   f"peak RSS +{peak - base:6.0f} MB = {(peak - base) / mb:4.2f} x scene")  # fmt: skip
         for rate in (1.0, 0.5):
             with ctx.Pool(1) as pool:
                 n, t_read, t_tiles, first, last = pool.map(_tile_job, [(path, rate)])[0]
             print(f"  tile rate {rate:<4} {n:4d} tiles  decode+resize {t_read:5.2f} s  tiles {n / t_tiles:6.1f}/s "
                   f"(PNG level 1)  RSS first tile {first:6.0f} MB, last tile {last:6.0f} MB")  # fmt: skip
+            results.add(f"{size}px scene, rate {rate}", "rss_last_tile_over_first", last / first, "x", "lower")
+        decode_ratio = times["cv2"][0] / times["pil"][0]
+        results.add(f"{size}px scene", "read_scene_time_over_pillow", decode_ratio, "x", "lower")
 
 
 def main() -> None:
@@ -166,10 +172,13 @@ def main() -> None:
     parser.add_argument("--tiles", type=int, default=12, help="tiles encoded per PNG level")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-scene", action="store_true", help="run part 1 only")
+    add_json_argument(parser)
     args = parser.parse_args()
-    png_levels(args.tiles, args.repeats)
+    results = Results("tiling_png")
+    png_levels(args.tiles, args.repeats, results)
     if not args.no_scene:
-        scene_run(args.scene)
+        scene_run(args.scene, results)
+    results.write(args.json)
 
 
 if __name__ == "__main__":
