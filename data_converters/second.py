@@ -173,9 +173,11 @@ class SECOND(ChangePairConverter):
         if (base / split / "im1").is_dir() or not (base / "im1").is_dir():
             return
         listed = self._split_list(base, split)
-        if listed is None or listed[0] is None:
+        if listed is None:
             return
         path, entries = listed
+        if path is None:
+            return
         present = set(pair_names([base / "im1", base / "im2"], (".png",)))
         for line, name in entries:
             if name not in present:

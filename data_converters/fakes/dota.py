@@ -165,9 +165,9 @@ def make_fake(root: Path, *, seed: int = 0, scale: int = 1) -> dict[str, Any]:
         extra[f"P{1000 + k}"] = _extra_objects(rng)
 
     for (version, hbb), pattern in LABEL_DIRS.items():
-        for stem, objs in extra.items():
+        for stem, extra_objs in extra.items():
             _write(root / pattern.format(s="train", S="Train") / f"{stem}.txt",
-                   _label_text(version, hbb, objs, ("GoogleEarth", "0.3"), []))  # fmt: skip
+                   _label_text(version, hbb, extra_objs, ("GoogleEarth", "0.3"), []))  # fmt: skip
         for split in ("train", "val"):
             folder = root / pattern.format(s=split, S=split.capitalize())
             if split == "train":

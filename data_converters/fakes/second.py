@@ -92,8 +92,8 @@ def make_fake(root: Path, *, seed: int = 0, lists: bool = True, scale: int = 1) 
             save_image(base / folder / f"{name}.png", arr)
     splits = {"train": [n for n in names if n not in val], "val": [n for n in names if n in val]}
     if lists:
-        for split, names in splits.items():
-            lines = [f"/data/ChangeDetection/ST/{split}/im1/{n}.png" for n in names]
+        for split, listed in splits.items():
+            lines = [f"/data/ChangeDetection/ST/{split}/im1/{n}.png" for n in listed]
             (base / f"{split}_list.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return {
         "pairs": list(names),

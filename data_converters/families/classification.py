@@ -128,9 +128,11 @@ class ClassificationFolderConverter(Converter):
     def list_problems(self, split: str) -> Iterator[Skip]:
         """Split-list lines naming no image found under the class folders (the entry is ignored)."""
         entries = self._split_entries(split)
-        if entries is None or entries[0] is None:
+        if entries is None:
             return
         path, lines = entries
+        if path is None:
+            return
         present = {normalise_class(p.stem) for p in self._all_images()}
         where = self.rel(self.image_dir())
         for line, name in lines:
