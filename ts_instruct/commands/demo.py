@@ -83,4 +83,5 @@ def _size(path: Path) -> tuple[int, int]:
     from PIL import Image
 
     with Image.open(path) as im:
-        return im.size
+        width, height = im.size
+    return int(width), int(height)
