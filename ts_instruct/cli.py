@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("validate", "check every record of converted datasets; non-zero exit on any error"),
     "demo": ("demo", "synthetic raw datasets → convert → validate → mix (→ tiny training), on CPU"),
     "make-fake": ("make_fake", "write a synthetic raw dataset in the real on-disk layout of a converter"),
+    "preview": ("preview", "draw records (and a model's answers) into contact sheets and an offline HTML page"),
 }
 
 
