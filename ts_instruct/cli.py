@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "synthetic raw datasets → convert → validate → mix (→ tiny training), on CPU"),
     "make-fake": ("make_fake", "write a synthetic raw dataset in the real on-disk layout of a converter"),
     "preview": ("preview", "draw records (and a model's answers) into contact sheets and an offline HTML page"),
+    "stats": ("stats", "samples, records, token lengths against the training cutoff and class frequencies"),
 }
 
 
