@@ -14,7 +14,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=24"
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[train,dev]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[train,dev,share]"
 	$(PY) -m pip install --quiet -c constraints.txt --no-build-isolation "deepspeed==0.16.9"
 	touch $(STAMP)
 

@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "make-fake": ("make_fake", "write a synthetic raw dataset in the real on-disk layout of a converter"),
     "preview": ("preview", "draw records (and a model's answers) into contact sheets and an offline HTML page"),
     "stats": ("stats", "samples, records, token lengths against the training cutoff and class frequencies"),
+    "export-hf": ("export_hf", "Hugging Face dataset: Parquet shards with embedded images, a dataset card, upload"),
 }
 
 
