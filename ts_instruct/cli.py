@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("validate", "check every record of converted datasets; non-zero exit on any error"),
     "demo": ("demo", "synthetic raw datasets → convert → validate → mix (→ tiny training), on CPU"),
     "make-fake": ("make_fake", "write a synthetic raw dataset in the real on-disk layout of a converter"),
+    "eval": ("eval", "score model answers (LLaMA-Factory predictions) against TS-Instruct test records"),
     "preview": ("preview", "draw records (and a model's answers) into contact sheets and an offline HTML page"),
     "stats": ("stats", "samples, records, token lengths against the training cutoff and class frequencies"),
     "export-hf": ("export_hf", "Hugging Face dataset: Parquet shards with embedded images, a dataset card, upload"),

@@ -51,7 +51,6 @@ GeomKind = Literal["hbox", "qbox", "polygon", "point"]
 KINDS: tuple[GeomKind, ...] = get_args(GeomKind)
 
 
-
 def _coord_count_ok(kind: str, n: int) -> bool:
     if kind == "hbox":
         return n == 4
