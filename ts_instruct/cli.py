@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "preview": ("preview", "draw records (and a model's answers) into contact sheets and an offline HTML page"),
     "stats": ("stats", "samples, records, token lengths against the training cutoff and class frequencies"),
     "export-hf": ("export_hf", "Hugging Face dataset: Parquet shards with embedded images, a dataset card, upload"),
+    "export-geojson": ("export_geojson", "annotations or parsed answers as GeoJSON (WGS 84 where georeferenced)"),
 }
 
 

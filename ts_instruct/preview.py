@@ -4,7 +4,8 @@ For every record picked (the first ``n``, or a seeded uniform sample of ``n`` re
 draws its images side by side (a before/after pair: earlier left), each scaled to fit a ``cell`` x ``cell`` square,
 with the stored annotations in green and, when predictions are given, the model's answer read back with the
 record's render style in red (:mod:`ts_instruct.shapes` says which geometry goes where). Labels sit above a shape's
-top-most corner for annotations and below its bottom-most corner for predictions, so both stay readable.
+top-most corner for annotations and below its bottom-most corner for predictions, so both stay readable; an image
+with more than 12 shapes of one kind shows outlines only (the text beside the panel lists everything).
 
 Output folder::
 
@@ -43,6 +44,8 @@ Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 _GAP = 4  # pixels between the images of a pair and around panels on a sheet
 _FONT_SIZE = 11
 _TEXT_LINES = 9  # lines of text under each panel on a contact sheet
+_MAX_LABELS = 12  # an image with more shapes of one source than this shows their outlines only
+_LABEL_CHARS = 28  # longer labels (referring expressions) are cut
 
 
 @dataclass
@@ -115,28 +118,41 @@ def _open_rgb(path: Path, size: tuple[int, int]) -> Image.Image:
         return im
 
 
-def _draw_shape(draw: ImageDraw.ImageDraw, shape: Shape, scale: float, dx: int, font: Font) -> None:
+def _draw_outline(draw: ImageDraw.ImageDraw, shape: Shape, scale: float, dx: int) -> None:
     color = COLORS[shape.source]
     pts = [(dx + x * scale, y * scale) for x, y in shape.ring]
     if shape.kind == "point":
         x, y = pts[0]
         draw.line([(x - 4, y), (x + 4, y)], fill=color, width=2)
         draw.line([(x, y - 4), (x, y + 4)], fill=color, width=2)
+        return
+    draw.line([*pts, pts[0]], fill=color, width=2, joint="curve")
+    for hole in shape.holes:
+        hp = [(dx + x * scale, y * scale) for x, y in hole]
+        draw.line([*hp, hp[0]], fill=color, width=1)
+
+
+def _draw_label(draw: ImageDraw.ImageDraw, shape: Shape, scale: float, tile: tuple[int, int, int], font: Font) -> None:
+    """Draw the label in a box of the shape's colour, kept inside the image tile ``(x0, width, height)``.
+
+    It sits above the top-most corner of an annotation and below the bottom-most corner of a prediction.
+    """
+    x0, tw, th = tile
+    label = _ascii(shape.label or "")
+    if len(label) > _LABEL_CHARS:
+        label = label[: _LABEL_CHARS - 3] + "..."
+    pts = [(x0 + x * scale, y * scale) for x, y in shape.ring]
+    if shape.source == "prediction":
+        x, y = max(pts, key=lambda p: (p[1], -p[0]))
+        left, top, right, bottom = draw.textbbox((x, y + 2), label, font=font)
     else:
-        draw.line([*pts, pts[0]], fill=color, width=2, joint="curve")
-        for hole in shape.holes:
-            hp = [(dx + x * scale, y * scale) for x, y in hole]
-            draw.line([*hp, hp[0]], fill=color, width=1)
-    if shape.label:
-        label = _ascii(shape.label)
-        if shape.source == "prediction":
-            x, y = max(pts, key=lambda p: (p[1], -p[0]))
-            box = draw.textbbox((x, y + 2), label, font=font)
-        else:
-            x, y = min(pts, key=lambda p: (p[1], p[0]))
-            box = draw.textbbox((x, y - 2), label, font=font, anchor="lb")
-        draw.rectangle(box, fill=color)
-        draw.text((box[0], box[1]), label, fill=(0, 0, 0), font=font)
+        x, y = min(pts, key=lambda p: (p[1], p[0]))
+        left, top, right, bottom = draw.textbbox((x, y - 2), label, font=font, anchor="lb")
+    shift_x = min(0.0, x0 + tw - right) or max(0.0, x0 - left)
+    shift_y = min(0.0, th - bottom) or max(0.0, -top)
+    box = (left + shift_x, top + shift_y, right + shift_x, bottom + shift_y)
+    draw.rectangle(box, fill=COLORS[shape.source])
+    draw.text((box[0], box[1]), label, fill=(0, 0, 0), font=font)
 
 
 def draw_panel(ref: RecordRef, cell: int = 256) -> tuple[Image.Image, list[str]]:
@@ -173,14 +189,19 @@ def draw_panel(ref: RecordRef, cell: int = 256) -> tuple[Image.Image, list[str]]
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         resample = Image.Resampling.NEAREST if scale >= 1 else Image.Resampling.BILINEAR
         panel.paste(im.resize(size, resample), (dx, 0))
-        for shape in shapes:
-            if shape.image is None or shape.image == i:
-                _draw_shape(draw, shape, scale, dx, font)
+        mine = [sh for sh in shapes if sh.image is None or sh.image == i]
+        for shape in mine:
+            _draw_outline(draw, shape, scale, dx)
+        for source in ("annotation", "prediction"):
+            labelled = [sh for sh in mine if sh.source == source and sh.label]
+            if len(labelled) <= _MAX_LABELS:  # beyond that, labels hide the image and each other
+                for shape in labelled:
+                    _draw_label(draw, shape, scale, (dx, size[0], size[1]), font)
         if count > 1:
             tag = "before" if i == 0 else "after" if i == count - 1 else f"image {i + 1}"
-            box = draw.textbbox((dx + 2, 2), tag, font=font)
+            box = draw.textbbox((dx + 2, size[1] - 2), tag, font=font, anchor="lb")
             draw.rectangle(box, fill=(255, 255, 255))
-            draw.text((dx + 2, 2), tag, fill=(0, 0, 0), font=font)
+            draw.text((box[0], box[1]), tag, fill=(0, 0, 0), font=font)
     return panel, problems
 
 
@@ -202,13 +223,18 @@ def caption_fields(ref: RecordRef, problems: list[str]) -> list[tuple[str, str]]
     return out
 
 
+_TYPOGRAPHY = str.maketrans(
+    {"→": "->", "“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "–": "-", "—": "-", "…": "..."}
+)
+
+
 def _ascii(text: str) -> str:
     """Text the bundled font can draw: accents dropped (NFKD), arrows spelled ``->``, anything else ``?``.
 
     Pillow's bundled font covers ASCII only; using it (rather than whatever fonts a machine has) keeps sheets
     byte-identical across machines. The HTML page shows the exact text.
     """
-    text = unicodedata.normalize("NFKD", text.replace("→", "->"))
+    text = unicodedata.normalize("NFKD", text.translate(_TYPOGRAPHY))
     return "".join(c if c.isascii() else "?" for c in text if not unicodedata.combining(c))
 
 
