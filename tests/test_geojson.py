@@ -198,3 +198,23 @@ def test_deterministic(tree, tmp_path):
 def test_no_geometry_exits_1(tree, tmp_path):
     root, _ = tree
     assert main(["export-geojson", str(root), "--task", "vqa", "--out", str(tmp_path)]) == 1
+
+
+def test_hole_rings_of_an_answer_go_inside_their_polygon(tree, tmp_path):
+    from ts_instruct.render import RenderItem
+
+    root, facts = tree
+    items = [
+        RenderItem("polygon", (8, 8, 48, 8, 48, 40, 8, 40), "building"),
+        RenderItem("polygon", (16, 16, 32, 16, 32, 24, 16, 24), "building hole"),
+        RenderItem("polygon", (50, 50, 60, 50, 60, 60, 50, 60), "building hole"),  # in no building: kept apart
+    ]
+    text = share_data.STYLE.render(items, share_data.STYLE.frame(64, 64))
+    pred = tmp_path / "pred.jsonl"
+    pred.write_text(json.dumps({"id": facts["ids"]["seg"], "predict": text}) + "\n", encoding="utf-8")
+    write_geojson(iter_records(root, predictions=Predictions(pred)), tmp_path / "o", predictions=True)
+    fc = _read(tmp_path / "o/toy_seg/val.pixel.geojson")
+    check_rfc7946(fc, wgs84=False)
+    (building, loose) = fc["features"]
+    assert building["properties"]["label"] == "building" and len(building["geometry"]["coordinates"]) == 2
+    assert loose["properties"]["label"] == "building hole" and len(loose["geometry"]["coordinates"]) == 1

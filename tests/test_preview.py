@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 from pathlib import Path
@@ -194,3 +195,14 @@ def test_positional_predictions_pair_by_order(tree, tmp_path):
     got = [(r.record.id, r.prediction) for r in iter_records(root, tasks=["vqa"], predictions=Predictions(pred))]
     index = [r.record.id for r in refs].index(got[0][0])
     assert got == [(refs[index].record.id, f"p{index}")]
+
+
+def test_per_task_cap(tree, tmp_path):
+    root, facts, _ = tree
+    twice = itertools.chain(iter_records(root), iter_records(root))
+    counts = write_preview(twice, tmp_path, PreviewOptions(per_task=1))
+    assert counts["records"] == facts["records"]  # each (dataset, task) once
+    twice = itertools.chain(iter_records(root), iter_records(root))
+    assert write_preview(twice, tmp_path, PreviewOptions(per_task=2))["records"] == 2 * facts["records"]
+    with pytest.raises(ConfigError, match="per_task must be a positive int"):
+        PreviewOptions(per_task=0)

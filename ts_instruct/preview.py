@@ -22,6 +22,7 @@ from __future__ import annotations
 import html
 import random
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,7 @@ class PreviewOptions:
         cell: each image is scaled to fit a ``cell`` x ``cell`` square, in pixels.
         columns: panels per row on a contact sheet.
         rows: rows per contact sheet.
+        per_task: at most this many records of each (dataset, task), ``None`` for no cap; a quick tour of a mixture.
     """
 
     n: int = 24
@@ -66,10 +68,13 @@ class PreviewOptions:
     cell: int = 256
     columns: int = 4
     rows: int = 3
+    per_task: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("n", "cell", "columns", "rows"):
+        for name in ("n", "cell", "columns", "rows", "per_task"):
             value = getattr(self, name)
+            if name == "per_task" and value is None:
+                continue
             if not isinstance(value, int) or value < 1:
                 raise ConfigError(f"preview {name} must be a positive int, got {value!r}")
 
@@ -100,6 +105,15 @@ def select(refs: Iterable[T], n: int, seed: int | None = None) -> list[T]:
             if j < n:
                 reservoir[j] = (i, ref)
     return [ref for _, ref in sorted(reservoir, key=lambda t: t[0])]
+
+
+def _cap_per_task(refs: Iterable[RecordRef], cap: int | None) -> Iterator[RecordRef]:
+    seen: Counter[tuple[str, str]] = Counter()
+    for ref in refs:
+        key = (ref.record.dataset, ref.record.task)
+        if cap is None or seen[key] < cap:
+            seen[key] += 1
+            yield ref
 
 
 def _font() -> Font:
@@ -360,7 +374,7 @@ def write_preview(refs: Iterable[RecordRef], out: Path, options: PreviewOptions 
         (predictions that did not read back cleanly).
     """
     options = options or PreviewOptions()
-    picked = select(refs, options.n, options.seed)
+    picked = select(_cap_per_task(refs, options.per_task), options.n, options.seed)
     (out / "panels").mkdir(parents=True, exist_ok=True)
     for stale in [*out.glob("panels/[0-9][0-9][0-9][0-9].png"), *out.glob("sheet-[0-9][0-9][0-9].png")]:
         stale.unlink()

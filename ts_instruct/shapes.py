@@ -11,7 +11,8 @@ source              shape                                                 drawn 
 ``refs``            ``qbox`` or ``hbox``, labelled with the expression    the last image
 ``changes``         polygon (or ``hbox`` corners), label ``from→to``      every image of the pair
 model answer        what the record's render style parses, in the kind   the last image (every image
-                    of ``meta.target`` (geometry targets only)            for change tasks)
+                    of ``meta.target`` (geometry targets only); hole      for change tasks)
+                    rings (``"building hole"``) go inside their polygon
 ==================  ====================================================  ===========================
 
 "The last image": a record's geometry refers to its last image (for a before/after pair, the later one), as in the
@@ -144,4 +145,43 @@ def prediction_shapes(rec: Record, text: str) -> tuple[list[Shape], list[str]]:
         ring = _hbox_ring(list(item.coords)) if item.kind == "hbox" else list(item.points)
         props = {} if item.score is None else {"score": item.score}
         shapes.append(Shape(kinds[item.kind], ring, item.label, image, source="prediction", props=props))  # type: ignore[arg-type]
-    return shapes, list(result.errors)
+    return _attach_holes(shapes), list(result.errors)
+
+
+def _attach_holes(shapes: list[Shape]) -> list[Shape]:
+    """Put each ``"<class> hole"`` ring of a polygon answer inside the smallest ``<class>`` polygon holding it.
+
+    Polygon answers write holes as rings of their own (:data:`ts_instruct.tasks.segmentation.HOLE_SUFFIX`); a hole
+    ring that no polygon of its class contains stays a shape of its own, label unchanged.
+    """
+    from shapely import Point as SPoint
+    from shapely import Polygon as SPolygon
+
+    from ts_instruct.tasks.segmentation import HOLE_SUFFIX
+
+    def is_hole(s: Shape) -> bool:
+        return s.kind == "polygon" and bool(s.label) and str(s.label).endswith(HOLE_SUFFIX)
+
+    if not any(is_hole(s) for s in shapes):
+        return shapes
+    outers = [s for s in shapes if not is_hole(s)]
+    areas = [SPolygon(s.ring).area if s.kind == "polygon" and len(s.ring) >= 3 else 0.0 for s in outers]
+    holes_of: dict[int, list[list[Point]]] = {}
+    loose: list[Shape] = []
+    for hole in (s for s in shapes if is_hole(s)):
+        base = str(hole.label)[: -len(HOLE_SUFFIX)]
+        inside = SPolygon(hole.ring).representative_point() if len(hole.ring) >= 3 else SPoint(hole.ring[0])
+        candidates = [
+            k
+            for k, s in enumerate(outers)
+            if s.kind == "polygon" and s.label == base and areas[k] > 0 and SPolygon(s.ring).covers(inside)
+        ]
+        if candidates:
+            holes_of.setdefault(min(candidates, key=lambda k: areas[k]), []).append(hole.ring)
+        else:
+            loose.append(hole)
+    out = [
+        Shape(s.kind, s.ring, s.label, s.image, [*s.holes, *holes_of.get(k, [])], s.source, s.props)
+        for k, s in enumerate(outers)
+    ]
+    return out + loose

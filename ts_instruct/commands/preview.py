@@ -15,6 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", action="append", help="only this split (repeat for several)")
     parser.add_argument("--pred", type=Path, help="predictions JSONL ({id, predict} lines or generated_predictions)")
     parser.add_argument("--seed", type=int, help="draw a random sample of --n records with this seed (default: first)")
+    parser.add_argument("--per-task", type=int, help="at most this many records of each (dataset, task)")
     parser.add_argument("--cell", type=int, default=256, help="each image is scaled to fit this square, in pixels")
     parser.add_argument("--columns", type=int, default=4, help="panels per row on a contact sheet")
     parser.add_argument("--rows", type=int, default=3, help="rows per contact sheet")
@@ -26,7 +27,9 @@ def run(args: argparse.Namespace) -> int:
     from ts_instruct.preview import PreviewOptions, write_preview
     from ts_instruct.recordset import Predictions, iter_records
 
-    options = PreviewOptions(n=args.n, seed=args.seed, cell=args.cell, columns=args.columns, rows=args.rows)
+    options = PreviewOptions(
+        n=args.n, seed=args.seed, cell=args.cell, columns=args.columns, rows=args.rows, per_task=args.per_task
+    )
     predictions = Predictions(args.pred) if args.pred else None
     refs = iter_records(args.path, tasks=args.task, datasets=args.dataset, splits=args.split, predictions=predictions)
     counts = write_preview(refs, args.out, options)
