@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.terrasense-installed
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-fast lint bench clean
+.PHONY: setup demo test test-fast lint bench gallery clean
 
 setup: $(STAMP)
 
@@ -34,6 +34,15 @@ lint: setup
 
 bench: setup
 	$(PY) benchmarks/run_all.py
+
+# docs/gallery.png: previews of a few demo records (synthetic data), one per dataset and task listed here
+GALLERY_DATASETS ?= inria_aerial,second,rsvg,rsvqa_hr
+GALLERY_TASKS ?= --task seg_polygons --task change_semantic --task ground --task vqa
+gallery: setup
+	$(VENV)/bin/terrasense demo --workdir runs/gallery --only $(GALLERY_DATASETS) --no-train
+	$(VENV)/bin/terrasense preview runs/gallery/converted --per-task 1 $(GALLERY_TASKS) --cell 200 --columns 5 \
+		--rows 1 --out runs/gallery/preview
+	mkdir -p docs && cp runs/gallery/preview/sheet-000.png docs/gallery.png
 
 clean:
 	rm -rf runs .pytest_cache .mypy_cache .ruff_cache

@@ -140,10 +140,11 @@ def _draw_outline(draw: ImageDraw.ImageDraw, shape: Shape, scale: float, dx: int
         draw.line([(x - 4, y), (x + 4, y)], fill=color, width=2)
         draw.line([(x, y - 4), (x, y + 4)], fill=color, width=2)
         return
-    draw.line([*pts, pts[0]], fill=color, width=2, joint="curve")
-    for hole in shape.holes:
-        hp = [(dx + x * scale, y * scale) for x, y in hole]
-        draw.line([*hp, hp[0]], fill=color, width=1)
+    rings = [pts] + [[(dx + x * scale, y * scale) for x, y in hole] for hole in shape.holes]
+    for ring in rings:  # a dark halo under the colour keeps outlines visible on any background
+        draw.line([*ring, ring[0]], fill=(0, 0, 0), width=4, joint="curve")
+    for k, ring in enumerate(rings):
+        draw.line([*ring, ring[0]], fill=color, width=2 if k == 0 else 1, joint="curve")
 
 
 def _draw_label(draw: ImageDraw.ImageDraw, shape: Shape, scale: float, tile: tuple[int, int, int], font: Font) -> None:
