@@ -216,3 +216,26 @@ def test_dry_run_needs_push_to(exported):
 def test_upload_plan_of_an_empty_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="is not an export"):
         upload_plan(tmp_path)
+
+
+@pytest.mark.slow  # imports LLaMA-Factory (torch, transformers)
+def test_llamafactory_reads_the_export_with_the_card_entry(tree, exported, tmp_path):
+    """The dataset_info.json entry printed in the card makes LLaMA-Factory's sharegpt converter yield the images."""
+    from llamafactory.data.converter import align_dataset
+    from llamafactory.data.parser import get_dataset_list
+    from llamafactory.hparams import DataArguments
+    from transformers import Seq2SeqTrainingArguments
+
+    _, facts = tree
+    card = (exported / "README.md").read_text(encoding="utf-8")
+    entry = json.loads(card.split("dataset_info.json` entry:\n\n```json\n", 1)[1].split("\n```", 1)[0])
+    (attr,) = get_dataset_list(["terrasense"], entry)
+    assert attr.load_from == "hf_hub" and attr.formatting == "sharegpt"
+    ds = _load(exported, tmp_path / "cache", split="test")  # what the Hub serves for this repo
+    args = Seq2SeqTrainingArguments(output_dir=str(tmp_path / "o"))
+    aligned = align_dataset(ds, attr, DataArguments(template="qwen2_vl"), args)
+    row = aligned[0]
+    assert row["_prompt"][0]["content"].count("<image>") == len(row["_images"]) == 2
+    assert row["_response"][0]["content"] == ds[0]["messages"][-1]["content"]
+    assert all(im.size == (64, 64) for im in row["_images"])
+    assert ds[0]["id"] == facts["ids"]["change"]
