@@ -122,3 +122,16 @@ def test_geojson_of_every_dataset(converted, tmp_path):
     georeferenced = {r.record.dataset for r in iter_records(converted) if r.record.meta.get("georef")}
     world = {name.split("/")[0] for name in summary.features if ".pixel." not in name}
     assert "inria_aerial" in georeferenced and world == georeferenced
+
+
+def test_video_records_show_a_key_frame(converted):
+    import numpy as np
+
+    from ts_instruct.preview import draw_panel
+
+    ref = next(r for r in iter_records(converted) if r.record.videos)
+    panel, _ = draw_panel(ref, 64)
+    n = len(ref.record.images) + len(ref.record.videos)
+    assert panel.size == (n * 68 - 4, 64)
+    px = np.asarray(panel)[8:40, 8:56]
+    assert px.std() > 0 and not (px == 90).all()  # decoded frame, not the grey "unreadable video" placeholder

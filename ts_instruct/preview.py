@@ -170,8 +170,24 @@ def _draw_label(draw: ImageDraw.ImageDraw, shape: Shape, scale: float, tile: tup
     draw.text((box[0], box[1]), label, fill=(0, 0, 0), font=font)
 
 
+def _video_frame(path: Path, cell: int) -> Image.Image:
+    """The middle key frame of a video, or a grey placeholder saying it cannot be read."""
+    from ts_instruct.errors import InvalidVideoError
+    from ts_instruct.video import read_keyframes
+
+    try:
+        _, frames = read_keyframes(path, 1)
+        return Image.fromarray(frames[0])
+    except (InvalidVideoError, OSError, ValueError):
+        im = Image.new("RGB", (cell, cell), (90, 90, 90))
+        ImageDraw.Draw(im).text((4, 4), "unreadable video", fill=(255, 255, 255), font=_font())
+        return im
+
+
 def draw_panel(ref: RecordRef, cell: int = 256) -> tuple[Image.Image, list[str]]:
     """Draw one record: its images side by side, annotations and (when ``ref.prediction`` is set) the prediction.
+
+    Videos follow the images, each shown by its middle key frame, tagged ``video``.
 
     Args:
         ref: the record with its base folder and optional prediction.
@@ -179,7 +195,7 @@ def draw_panel(ref: RecordRef, cell: int = 256) -> tuple[Image.Image, list[str]]
 
     Returns:
         ``(panel, problems)``: the RGB panel, ``cell`` pixels high and ``k * cell + (k - 1) * 4`` wide for ``k``
-        images, and the problems met while reading the prediction back (empty without a prediction).
+        images and videos, and the problems met while reading the prediction back (empty without a prediction).
     """
     rec = ref.record
     shapes = annotation_shapes(rec)
@@ -188,23 +204,28 @@ def draw_panel(ref: RecordRef, cell: int = 256) -> tuple[Image.Image, list[str]]
         predicted, problems = prediction_shapes(rec, ref.prediction)
         shapes += predicted
     metas = rec.meta.get("images", [])
-    count = max(len(rec.images), 1)
+    n_images = len(rec.images)
+    count = max(n_images + len(rec.videos), 1)
     panel = Image.new("RGB", (count * cell + (count - 1) * _GAP, cell), (255, 255, 255))
     draw = ImageDraw.Draw(panel)
     font = _font()
     for i in range(count):
         dx = i * (cell + _GAP)
-        if i >= len(rec.images):
+        if i >= n_images + len(rec.videos):
             draw.text((dx + 4, 4), "no image", fill=(0, 0, 0), font=font)
             continue
-        meta = metas[i] if i < len(metas) else {}
-        im = _open_rgb(ref.base / rec.images[i], (int(meta.get("width", cell)), int(meta.get("height", cell))))
-        w, h = (int(meta["width"]), int(meta["height"])) if meta else im.size
+        if i >= n_images:
+            im = _video_frame(ref.base / rec.videos[i - n_images], cell)
+            w, h = im.size
+        else:
+            meta = metas[i] if i < len(metas) else {}
+            im = _open_rgb(ref.base / rec.images[i], (int(meta.get("width", cell)), int(meta.get("height", cell))))
+            w, h = (int(meta["width"]), int(meta["height"])) if meta else im.size
         scale = cell / max(w, h)
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         resample = Image.Resampling.NEAREST if scale >= 1 else Image.Resampling.BILINEAR
         panel.paste(im.resize(size, resample), (dx, 0))
-        mine = [sh for sh in shapes if sh.image is None or sh.image == i]
+        mine = [sh for sh in shapes if i < n_images and (sh.image is None or sh.image == i)]
         for shape in mine:
             _draw_outline(draw, shape, scale, dx)
         for source in ("annotation", "prediction"):
@@ -212,8 +233,12 @@ def draw_panel(ref: RecordRef, cell: int = 256) -> tuple[Image.Image, list[str]]
             if len(labelled) <= _MAX_LABELS:  # beyond that, labels hide the image and each other
                 for shape in labelled:
                     _draw_label(draw, shape, scale, (dx, size[0], size[1]), font)
-        if count > 1:
-            tag = "before" if i == 0 else "after" if i == count - 1 else f"image {i + 1}"
+        tag = None
+        if i >= n_images:
+            tag = "video"
+        elif n_images > 1:
+            tag = "before" if i == 0 else "after" if i == n_images - 1 else f"image {i + 1}"
+        if tag:
             box = draw.textbbox((dx + 2, size[1] - 2), tag, font=font, anchor="lb")
             draw.rectangle(box, fill=(255, 255, 255))
             draw.text((box[0], box[1]), tag, fill=(0, 0, 0), font=font)

@@ -244,7 +244,7 @@ def collect(refs: Iterable[RecordRef], *, tokenizer: str | None = None, cutoff_l
 def _table(header: list[str], rows: list[list[Any]]) -> str:
     cells = [header, *[[str(c) for c in r] for r in rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    numeric = [all(isinstance(r[i], int | float) for r in rows) for i in range(len(header))]
+    numeric = [all(isinstance(r[i], int | float) or r[i] == "" for r in rows) for i in range(len(header))]
     lines = []
     for r in cells:
         lines.append("  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(r, widths, numeric, strict=True)))
