@@ -5,12 +5,15 @@ from __future__ import annotations
 from data_converters.base import Converter
 from data_converters.capera import CapERA
 from data_converters.cdd import CDD
+from data_converters.dior import DIOR, DIORR
+from data_converters.dota import DOTA
 from data_converters.hi_ucd import HiUCD
 from data_converters.inria_aerial import InriaAerial
 from data_converters.levir_cd import LEVIRCD
 from data_converters.lim_cd import LIMCD
 from data_converters.loveda import LoveDA
 from data_converters.nwpu_resisc45 import NWPURESISC45
+from data_converters.nwpu_vhr10 import NWPUVHR10
 from data_converters.registry import get_converter, list_converters, register_alias, register_converter
 from data_converters.rsicd import RSICD
 from data_converters.rsitmd import RSITMD
@@ -23,6 +26,10 @@ from data_converters.sydney_captions import SydneyCaptions
 from data_converters.whu_building import WHUBuilding
 from data_converters.whu_rs19 import WHURS19
 
+register_converter(DOTA)
+register_converter(DIOR)
+register_converter(DIORR)
+register_converter(NWPUVHR10)
 register_converter(WHUBuilding)
 register_converter(InriaAerial)
 register_converter(LoveDA)

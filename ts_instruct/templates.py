@@ -52,6 +52,16 @@ POOLS: dict[str, tuple[str, ...]] = {
         "Does this remote sensing image contain a {cls}? Answer yes or no.",
         "Can you see at least one {cls} in the image? Reply yes or no.",
     ),
+    "detect_none": (
+        "There are no objects of interest in this image.",
+        "No objects of interest are visible in this image.",
+        "The image contains no objects of interest.",
+    ),
+    "detect_class_none": (
+        "There is no {cls} in this image.",
+        "No {cls_plural} are visible in this image.",
+        "The image contains no {cls}.",
+    ),
     "classify_box": (
         "What is the object in the region {box}? Answer with its class.",
         "Classify the object located at {box}.",

@@ -13,12 +13,15 @@ from typing import Any
 from data_converters.fakes import (
     capera,
     cdd,
+    dior,
+    dota,
     hi_ucd,
     inria_aerial,
     levir_cd,
     lim_cd,
     loveda,
     nwpu_resisc45,
+    nwpu_vhr10,
     rsicd,
     rsitmd,
     rsvg,
@@ -34,6 +37,10 @@ from ts_instruct.errors import UnknownConverterError
 FakeMaker = Callable[..., dict[str, Any]]
 
 FAKES: dict[str, FakeMaker] = {
+    "dota": dota.make_fake,
+    "dior": dior.make_fake,
+    "dior_r": dior.make_fake,
+    "nwpu_vhr10": nwpu_vhr10.make_fake,
     "whu_building": whu_building.make_fake,
     "inria_aerial": inria_aerial.make_fake,
     "loveda": loveda.make_fake,

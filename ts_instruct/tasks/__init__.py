@@ -22,6 +22,7 @@ from ts_instruct.tasks.change import (
     change_semantic,
 )
 from ts_instruct.tasks.classification import scene_choice, scene_open
+from ts_instruct.tasks.detection import classify_box, count, detect_all, detect_class, exists
 from ts_instruct.tasks.grounding import describe_box, ground
 from ts_instruct.tasks.segmentation import (
     landcover_fraction,
@@ -35,6 +36,11 @@ from ts_instruct.tasks.vqa import vqa
 TASKS: dict[str, TaskFn] = {
     "scene_open": scene_open,
     "scene_choice": scene_choice,
+    "detect_all": detect_all,
+    "detect_class": detect_class,
+    "count": count,
+    "exists": exists,
+    "classify_box": classify_box,
     "seg_polygons": seg_polygons,
     "seg_count": seg_count,
     "seg_exists": seg_exists,
@@ -54,6 +60,7 @@ TASKS: dict[str, TaskFn] = {
 
 FAMILY_TASKS: dict[Family, tuple[str, ...]] = {
     "classification": ("scene_open", "scene_choice"),
+    "detection": ("detect_all", "detect_class", "count", "exists", "classify_box"),
     "segmentation": ("seg_polygons", "seg_count", "seg_exists"),
     "caption": ("caption",),
     "vqa": ("vqa",),
