@@ -4,6 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.terrasense-installed
 PYTEST_ARGS ?=
+comma := ,
 
 .PHONY: setup demo test test-fast lint bench gallery clean
 
@@ -35,13 +36,14 @@ lint: setup
 bench: setup
 	$(PY) benchmarks/run_all.py
 
-# docs/gallery.png: previews of a few demo records (synthetic data), one per dataset and task listed here
-GALLERY_DATASETS ?= inria_aerial,second,rsvg,rsvqa_hr
-GALLERY_TASKS ?= --task seg_polygons --task change_semantic --task ground --task vqa
+# docs/gallery.png: previews of demo records (synthetic data), the first train record of each dataset and task below
+GALLERY_DATASETS ?= dior_r inria_aerial rsvg rsvqa_hr second
+GALLERY_TASKS ?= detect_all seg_polygons ground vqa change_semantic
 gallery: setup
-	$(VENV)/bin/terrasense demo --workdir runs/gallery --only $(GALLERY_DATASETS) --no-train
-	$(VENV)/bin/terrasense preview runs/gallery/converted --per-task 1 $(GALLERY_TASKS) --cell 200 --columns 5 \
-		--rows 1 --out runs/gallery/preview
+	$(VENV)/bin/terrasense demo --workdir runs/gallery --only $(subst $(eval) ,$(comma),$(GALLERY_DATASETS)) --no-train
+	$(VENV)/bin/terrasense preview runs/gallery/converted --split train --per-task 1 \
+		$(addprefix --dataset ,$(GALLERY_DATASETS)) $(addprefix --task ,$(GALLERY_TASKS)) \
+		--cell 200 --columns 6 --rows 1 --out runs/gallery/preview
 	mkdir -p docs && cp runs/gallery/preview/sheet-000.png docs/gallery.png
 
 clean:

@@ -206,3 +206,19 @@ def test_per_task_cap(tree, tmp_path):
     assert write_preview(twice, tmp_path, PreviewOptions(per_task=2))["records"] == 2 * facts["records"]
     with pytest.raises(ConfigError, match="per_task must be a positive int"):
         PreviewOptions(per_task=0)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("plane", "plane"),  # ASCII unchanged
+        ("café", "cafe"),  # accents dropped
+        ("bare land→building", "bare land->building"),  # change labels
+        ("«a» “b” ‘c’ – …", '"a" "b" \'c\' - ...'),  # typographic punctuation
+        ("机场", "??"),  # no glyph in the bundled font
+    ],
+)
+def test_sheet_text_is_drawable(text, expected):
+    from ts_instruct.preview import _ascii
+
+    assert _ascii(text) == expected

@@ -159,15 +159,15 @@ def _draw_label(draw: ImageDraw.ImageDraw, shape: Shape, scale: float, tile: tup
     pts = [(x0 + x * scale, y * scale) for x, y in shape.ring]
     if shape.source == "prediction":
         x, y = max(pts, key=lambda p: (p[1], -p[0]))
-        left, top, right, bottom = draw.textbbox((x, y + 2), label, font=font)
+        anchor, at = "la", (x, y + 2)
     else:
         x, y = min(pts, key=lambda p: (p[1], p[0]))
-        left, top, right, bottom = draw.textbbox((x, y - 2), label, font=font, anchor="lb")
-    shift_x = min(0.0, x0 + tw - right) or max(0.0, x0 - left)
-    shift_y = min(0.0, th - bottom) or max(0.0, -top)
-    box = (left + shift_x, top + shift_y, right + shift_x, bottom + shift_y)
-    draw.rectangle(box, fill=COLORS[shape.source])
-    draw.text((box[0], box[1]), label, fill=(0, 0, 0), font=font)
+        anchor, at = "lb", (x, y - 2)
+    left, top, right, bottom = draw.textbbox(at, label, font=font, anchor=anchor)
+    sx = min(0.0, x0 + tw - right) or max(0.0, x0 - left)
+    sy = min(0.0, th - bottom) or max(0.0, -top)
+    draw.rectangle((left + sx, top + sy, right + sx, bottom + sy), fill=COLORS[shape.source])
+    draw.text((at[0] + sx, at[1] + sy), label, fill=(0, 0, 0), font=font, anchor=anchor)
 
 
 def _video_frame(path: Path, cell: int) -> Image.Image:
@@ -264,7 +264,7 @@ def caption_fields(ref: RecordRef, problems: list[str]) -> list[tuple[str, str]]
 
 
 _TYPOGRAPHY = str.maketrans(
-    {"→": "->", "“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "–": "-", "—": "-", "…": "..."}
+    {"→": "->", "“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'", "–": "-", "—": "-", "…": "..."}
 )
 
 
