@@ -39,3 +39,12 @@ def test_gallery_is_referenced_and_small():
     assert gallery.stat().st_size < 300_000
     with Image.open(gallery) as im:
         assert im.format == "PNG" and im.width >= 600
+
+
+def test_catalogue_has_a_row_per_converter():
+    from data_converters import list_converters
+
+    catalogue = README.split("## Dataset catalogue", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in catalogue.splitlines() if line.startswith("| ") and not line.startswith("| dataset")]
+    named = {line.split("|")[2].strip().split()[0].strip("`") for line in rows}
+    assert named == {c.name for c in list_converters()}
