@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from data_converters import get_converter
+from data_converters import get_converter, list_converters
 from data_converters.fakes import FAKES, make_fake
 from tests.headless import load_page
 from tests.test_geojson import check_rfc7946
@@ -135,3 +135,11 @@ def test_video_records_show_a_key_frame(converted):
     assert panel.size == (n * 68 - 4, 64)
     px = np.asarray(panel)[8:40, 8:56]
     assert px.std() > 0 and not (px == 90).all()  # decoded frame, not the grey "unreadable video" placeholder
+
+
+@pytest.mark.parametrize("name", sorted(c.name for c in list_converters()))
+def test_every_source_has_licence_citation_and_homepage_for_the_card(name):
+    from ts_instruct.hf_card import source_info
+
+    info = source_info(name)
+    assert info["license"] and info["citation"] and info["homepage"].startswith("http"), info
