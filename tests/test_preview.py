@@ -222,3 +222,21 @@ def test_sheet_text_is_drawable(text, expected):
     from ts_instruct.preview import _ascii
 
     assert _ascii(text) == expected
+
+
+def test_mixture_records_without_meta_are_read(tree, tmp_path):
+    """``terrasense mix`` keeps only id, dataset, task, messages and images (paths relative to its output folder)."""
+    root, _, _ = tree
+    mix = tmp_path / "mix"
+    mix.mkdir()
+    rec = json.loads((root / "toy_det" / "train-00000.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    slim = {k: rec[k] for k in ("id", "dataset", "task", "messages")}
+    slim["images"] = [f"../{root.name}/toy_det/{rec['images'][0]}"]
+    (mix / "terrasense_mix.jsonl").write_text(json.dumps(slim) + "\n", encoding="utf-8")
+    shutil.copytree(root, tmp_path / root.name)
+    (ref,) = list(iter_records(mix))
+    assert ref.split == "train" and ref.sample_key == ("toy_det", "train", "det_a")
+    counts = write_preview([ref], tmp_path / "p")
+    assert counts == {"records": 1, "sheets": 1, "shapes_annotation": 0, "shapes_prediction": 0, "problems": 0}
+    errors, value = load_page((tmp_path / "p" / "index.html").resolve().as_uri(), LOADED)
+    assert errors == [] and json.loads(value)["ok"] == 1

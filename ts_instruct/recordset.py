@@ -47,15 +47,19 @@ class RecordRef:
 
     @property
     def split(self) -> str:
-        """The record's split (``meta.split``), ``"unknown"`` when absent."""
-        return str(self.record.meta.get("split") or "unknown")
+        """The record's split: ``meta.split``, else the split in its id (mixtures drop ``meta``), else unknown."""
+        if self.record.meta.get("split"):
+            return str(self.record.meta["split"])
+        parts = self.record.id.split("/")
+        return parts[1] if len(parts) >= 4 and parts[1] else "unknown"
 
     @property
     def sample_key(self) -> tuple[str, str, str]:
         """``(dataset, split, key)``: the same for every record made from one sample."""
         key = self.record.meta.get("key")
-        if key is None:  # ids are "<dataset>/<split>/<key>/<task><suffix>": drop the task part
-            key = self.record.id.rsplit("/", 1)[0]
+        if key is None:  # ids are "<dataset>/<split>/<key>/<task><suffix>", keys free of "/" (mixtures drop meta)
+            parts = self.record.id.split("/")
+            key = parts[2] if len(parts) >= 4 else self.record.id
         return self.record.dataset, self.split, str(key)
 
 
