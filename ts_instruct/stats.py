@@ -24,7 +24,8 @@ estimated as ``template + image tokens + prompt + answer`` where
   (Qwen's ChatML template); videos are not counted.
 
 Records whose sequence exceeds the cutoff are counted per task: raise ``cutoff_len``, lower ``image_max_pixels`` or
-``--max-objects``.
+``--max-objects``. The slim lines of a mixture (``terrasense mix``) carry no ``meta.render`` and count no image tokens:
+run stats on the converted datasets for sequence lengths.
 """
 
 from __future__ import annotations
