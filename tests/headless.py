@@ -1,6 +1,6 @@
 """Open a page in headless Chromium over the DevTools protocol and report what a person would see go wrong.
 
-``load_page(url)`` starts Chromium with a throw-away profile, opens ``url``, waits for the load event and returns
+``load_page(url)`` starts Chromium with a throw-away profile, opens ``url``, waits until it has loaded and returns
 every console error, uncaught exception and failed resource load (``Log.entryAdded`` at level ``error``, which is
 where Chromium reports a missing image), plus the result of a JavaScript expression evaluated in the page.
 """
@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from websockets.sync.client import connect
+
+#: Seconds to wait for Chromium to start, answer or load; generous because CI machines can be heavily loaded.
+TIMEOUT = 180.0
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
@@ -42,27 +45,16 @@ class _Session:
             msg["sessionId"] = session
         self.ws.send(json.dumps(msg))
         while True:
-            reply = json.loads(self.ws.recv(timeout=60))
+            reply = json.loads(self.ws.recv(timeout=TIMEOUT))
             if reply.get("id") == self.next_id:
                 if "error" in reply:
                     raise RuntimeError(f"{method}: {reply['error']}")
                 return dict(reply.get("result", {}))
             self.events.append(reply)
 
-    def wait_for(self, method: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        if any(e.get("method") == method for e in self.events):
-            return
-        while time.monotonic() < deadline:
-            event = json.loads(self.ws.recv(timeout=max(0.1, deadline - time.monotonic())))
-            self.events.append(event)
-            if event.get("method") == method:
-                return
-        raise TimeoutError(f"no {method} within {timeout} s")
-
 
 def load_page(url: str, expression: str) -> tuple[list[str], Any]:
-    """Load ``url`` headless; return ``(errors, value of expression)`` once the load event has fired.
+    """Load ``url`` headless; return ``(errors, value of expression)`` once the document is complete.
 
     ``errors`` lists console errors, uncaught exceptions and failed loads, one line each.
     """
@@ -82,7 +74,7 @@ def load_page(url: str, expression: str) -> tuple[list[str], Any]:
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         port_file = Path(profile) / "DevToolsActivePort"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + TIMEOUT
         while not (port_file.is_file() and len(port_file.read_text().splitlines()) >= 2):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"Chromium did not start (exit status {proc.poll()})")
@@ -96,7 +88,20 @@ def load_page(url: str, expression: str) -> tuple[list[str], Any]:
                 cdp.send(f"{domain}.enable", session=sid)
             cdp.events.clear()
             cdp.send("Page.navigate", {"url": url}, session=sid)
-            cdp.wait_for("Page.loadEventFired")
+            # poll rather than wait for Page.loadEventFired: the blank page's own load event can arrive late and
+            # be taken for ours
+            state = "document.readyState + ' ' + location.href"
+            deadline = time.monotonic() + TIMEOUT
+            while True:
+                got = cdp.send("Runtime.evaluate", {"expression": state, "returnByValue": True}, session=sid)
+                if got.get("result", {}).get("value") == f"complete {url}":
+                    break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{url} did not finish loading within {TIMEOUT} s (last state {got})")
+                time.sleep(0.05)
+            # one more round trip through the page's task queue, so that late console and log events are in
+            settle = {"expression": "new Promise(r => setTimeout(r, 100))", "awaitPromise": True}
+            cdp.send("Runtime.evaluate", settle, session=sid)
             value = cdp.send("Runtime.evaluate", {"expression": expression, "returnByValue": True}, session=sid)
             errors = []
             for e in cdp.events:
