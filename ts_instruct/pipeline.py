@@ -108,7 +108,9 @@ class _UnitProcessor:
         self.opts = opts
         self.dataset_dir = dataset_dir
         self.style: RenderStyle = get_style(opts.style, **opts.style_options)
-        self.ctx = TaskContext(style=self.style, seed=opts.seed, options=opts.task_options)
+        self.ctx = TaskContext(
+            style=self.style, seed=opts.seed, options=opts.task_options, id_prefix=dataset_dir_name(converter)
+        )
         self.tasks = list(opts.tasks or converter.default_tasks or FAMILY_TASKS.get(converter.family, ()))
 
     def __call__(self, job: tuple[str, str]) -> UnitResult:

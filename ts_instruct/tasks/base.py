@@ -56,6 +56,9 @@ class TaskContext:
     style: RenderStyle
     seed: int = 0
     options: TaskOptions = field(default_factory=TaskOptions)
+    #: first part of record ids: the dataset folder name (``dota-v1.0`` for multi-version datasets), so several
+    #: versions of one dataset can be mixed or validated together; ``None`` uses the dataset name
+    id_prefix: str | None = None
 
     def rng(self, sample: Sample, purpose: str) -> random.Random:
         """A RNG determined by (seed, dataset, split, key, purpose)."""
@@ -118,8 +121,9 @@ def to_record(sample: Sample, out: TaskOutput, ctx: TaskContext) -> Record:
     meta["images"] = [i.to_dict() for i in sample.images]
     meta["render"] = ctx.style.describe()
     meta["target"] = out.target
+    prefix = ctx.id_prefix or sample.meta.dataset
     return Record(
-        id=f"{sample.meta.dataset}/{sample.meta.split}/{sample.key}/{out.task}{out.suffix}",
+        id=f"{prefix}/{sample.meta.split}/{sample.key}/{out.task}{out.suffix}",
         dataset=sample.meta.dataset,
         task=out.task,
         messages=messages,
