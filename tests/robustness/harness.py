@@ -204,6 +204,8 @@ class Expect:
             a lost sample must still be explained by a skip naming the file.
         validate: also run the record validator on the output (geometry mutations).
         outside: a path outside the dataset root that no written sample may come from.
+        reason: a phrase the naming skip's reason must hold (the decompression-bomb guard's own words, so that a
+            bomb is refused by the guard before any decoding, not by a decoder running out of data).
     """
 
     file: str
@@ -213,6 +215,7 @@ class Expect:
     needs_skip: bool = True
     validate: bool = False
     outside: str | None = None
+    reason: str | None = None
 
 
 @dataclass

@@ -60,9 +60,14 @@ def _bomb_target(files: set[str]) -> set[str]:
     return {f for f in files if _suffix(f) in BOMB_SUFFIXES}
 
 
+BOMB_REASON = "decompression bomb guard"
+
+
 def _image_bomb(ref: Reference, root: Path, rel: str) -> Expect:
     (root / rel).write_bytes(bomb_bytes(_suffix(rel)))
-    return _destroyed_source(ref, root, rel)
+    expect = _destroyed_source(ref, root, rel)
+    expect.reason = BOMB_REASON
+    return expect
 
 
 def _video(ref: Reference) -> str | None:
@@ -106,7 +111,7 @@ def _label_truncated(ref: Reference, root: Path, rel: str) -> Expect:
 
 def _label_bomb(ref: Reference, root: Path, rel: str) -> Expect:
     (root / rel).write_bytes(bomb_bytes(_suffix(rel)))
-    return _label_damaged(ref, root, rel)
+    return Expect(rel, may_lose=ref.touched(rel), reason=BOMB_REASON)
 
 
 def _label_mismatch(ref: Reference, root: Path, rel: str) -> Expect:

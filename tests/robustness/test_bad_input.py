@@ -127,6 +127,10 @@ def _check(ref: Reference, expect: Expect, report: dict[str, Any], out: Path, *,
             assert any(s.get("line") == expect.line for s in named), (
                 f"{where}: line {expect.line} not reported; skips naming the file: {named}"
             )
+        if expect.reason is not None:
+            assert any(expect.reason in s["reason"] for s in named), (
+                f"{where}: no skip says {expect.reason!r}; skips naming the file: {named}"
+            )
         counted = sum(report["splits"][s]["skipped"] + report["splits"][s]["dropped_parts"] for s in splits)
         reasons = sum(sum(report["splits"][s]["skip_reasons"].values()) for s in splits)
         assert counted == reasons == len(skips), f"{where}: the report's counts do not add up to its skips"
