@@ -248,7 +248,7 @@ def _list_units(converter: Converter, split: str) -> tuple[list[str], list[dict[
         raise
     except (InvalidAnnotationError, InvalidImageError) as e:
         line = e.line if isinstance(e, InvalidAnnotationError) else None
-        return [], [Skip(e.path, f"split not converted: {e.reason}", line=line).to_dict()]
+        return [], [Skip(converter.rel(Path(e.path)), f"split not converted: {e.reason}", line=line).to_dict()]
     return units, [s.to_dict() for s in converter.list_problems(split)]
 
 
@@ -360,10 +360,12 @@ def convert_dataset(converter: Converter, opts: ConvertOptions) -> dict[str, Any
         "tasks": tasks,
         "options": converter.options,
     }
-    if opts.shard is not None:
-        header["shard"] = list(opts.shard)
-        return write_report(dataset_dir, header, states, name=f"report-shard{opts.shard[0]:03d}of{opts.shard[1]:03d}")
-    return write_report(dataset_dir, header, states)
+    with _output_guard(dataset_dir):
+        if opts.shard is not None:
+            header["shard"] = list(opts.shard)
+            name = f"report-shard{opts.shard[0]:03d}of{opts.shard[1]:03d}"
+            return write_report(dataset_dir, header, states, name=name)
+        return write_report(dataset_dir, header, states)
 
 
 def _strict_message(skip: dict[str, Any]) -> str:
