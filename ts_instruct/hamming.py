@@ -22,6 +22,7 @@ import numpy as np
 
 _POP8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 _MIN_BUFFER = 2048
+_MAX_PROBES = 50_000  # per substring and query
 _QUERY_BLOCK = 1 << 21  # probes (queries x probes per substring) handled at once: bounds memory to ~50 MB
 
 
@@ -61,7 +62,7 @@ def choose_substrings(n: int, radius: int) -> int:
         if bits > 32:
             continue
         probes = _probe_count(bits, radius // m)
-        if probes > 50_000:
+        if probes > _MAX_PROBES:
             continue
         cost = m * (probes + n * probes / 2.0**bits)
         if cost < best_cost:
@@ -110,6 +111,11 @@ class HammingIndex:
             raise ValueError(f"radius must be in [0, 64), got {radius}")
         if substrings is not None and not 1 <= substrings <= 8:
             raise ValueError(f"substrings must be in [1, 8], got {substrings}")
+        if substrings is not None and _probe_count(-(-64 // substrings), radius // substrings) > _MAX_PROBES:
+            raise ValueError(
+                f"substrings={substrings} with radius={radius} needs more than {_MAX_PROBES} probes per query; "
+                "use more substrings, or None to choose them"
+            )
         self.radius = radius
         self._fixed_m = substrings
         self._codes = np.zeros(0, dtype=np.uint64)  # in the tables

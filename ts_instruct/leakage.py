@@ -62,17 +62,25 @@ KINDS: tuple[Kind, ...] = ("exact", "same_source", "near_duplicate", "crop_of_re
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Largest Hamming distances (of 64 bits) at which two hashes still match; both must match.
+    """Largest Hamming distances (of 64 bits) at which two hashes still match; phash and dhash must both match.
 
-    The defaults keep re-encoded (JPEG), half-size and grey copies and crops of a few percent, and keep unrelated
-    images apart; ``benchmarks/bench_leakage.py`` prints recall and false-positive rate for other values.
+    Attributes:
+        phash: whole image against whole image, phash.
+        dhash: whole image against whole image, dhash.
+        cell: a grid cell against a whole image, both hashes. Stricter, because every image pair is compared 41
+            times this way (its 20 cells against the other whole, and the other way round) and a cell holds less
+            detail than a whole image.
+
+    The defaults keep re-encoded (JPEG), half-size and grey copies, crops of a few percent and grid-aligned tiles,
+    and keep unrelated images apart; ``benchmarks/bench_leakage.py`` prints recall and false-positive rate.
     """
 
     phash: int = 10
     dhash: int = 10
+    cell: int = 8
 
     def __post_init__(self) -> None:
-        for name in ("phash", "dhash"):
+        for name in ("phash", "dhash", "cell"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 32:
                 raise ValueError(f"thresholds.{name} must be an integer in [0, 32), got {value!r}")
@@ -133,7 +141,7 @@ class ReferenceIndex:
         self._whole = HammingIndex(thresholds.phash)
         self._whole_ref: list[int] = []
         self._whole_dhash: list[int] = []
-        self._cells = HammingIndex(thresholds.phash)
+        self._cells = HammingIndex(thresholds.cell)
         self._cell_ref: list[int] = []
         self._cell_dhash: list[int] = []
         self._cell_name: list[str] = []
@@ -184,7 +192,7 @@ class ReferenceIndex:
         for content_id in fp.exact:
             for ref in self._ids.get(content_id, ()):
                 keep(Match("same_source", ref))
-        td = self.thresholds.dhash
+        td, tc = self.thresholds.dhash, self.thresholds.cell
         if fp.phash is not None and fp.dhash is not None:
             q = np.array([fp.phash], dtype=np.uint64)
             _, ids, dist = self._whole.query(q)
@@ -195,7 +203,7 @@ class ReferenceIndex:
             _, ids, dist = self._cells.query(q)
             dd = popcount64(self._cell_dhash_arr[ids] ^ np.uint64(fp.dhash)) if len(ids) else ids
             for i, dp, dh in zip(ids.tolist(), dist.tolist(), np.asarray(dd).tolist(), strict=True):
-                if dh <= td:
+                if dh <= tc:
                     keep(Match("crop_of_reference", self._cell_ref[i], dp, dh, self._cell_name[i]))
         if fp.cells and len(self._whole):
             q = np.array([c[2] for c in fp.cells], dtype=np.uint64)
@@ -203,7 +211,7 @@ class ReferenceIndex:
             for k, i, dp in zip(qi.tolist(), ids.tolist(), dist.tolist(), strict=True):
                 g, idx, _, cell_dhash = fp.cells[k]
                 dh = (self._whole_dhash[i] ^ cell_dhash).bit_count()
-                if dh <= td:
+                if dp <= tc and dh <= tc:
                     keep(Match("reference_is_crop", self._whole_ref[i], dp, dh, f"grid{g}[{idx}]"))
         return [found[r] for r in sorted(found)]
 
@@ -457,7 +465,7 @@ class LeakageGuard:
             "policy": "allow (reported, kept)" if self.options.allow else "drop",
             "collapse_duplicates": self.options.collapse_duplicates,
             "recipe": RECIPE,
-            "thresholds": {"phash": t.phash, "dhash": t.dhash},
+            "thresholds": {"phash": t.phash, "dhash": t.dhash, "cell": t.cell},
             "reference": {
                 label: {"records": n, "images": self._ref_images[label], "hashed_now": self._hashed_here[label]}
                 for label, n in sorted(self._ref_records.items())
