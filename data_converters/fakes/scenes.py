@@ -13,13 +13,20 @@ import numpy as np
 from data_converters.fakes.common import texture
 
 
-def scene(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+def scene(rng: np.random.Generator, height: int, width: int, *, ground: np.ndarray | None = None) -> np.ndarray:
     """A random scene ``(H, W, 3)`` uint8: textured ground, tinted fields, straight roads, roofs, noise.
 
     Two calls with independent generators give unrelated scenes (different layouts everywhere); the same generator
     state gives the same bytes.
+
+    Args:
+        rng: the generator every choice is drawn from.
+        height: rows.
+        width: columns.
+        ground: an ``(H, W, 3)`` uint8 ground to build on instead of a fresh texture: scenes of one area, with the
+            same ground and palette and different structures.
     """
-    img = texture(rng, height, width).astype(np.float32)
+    img = (texture(rng, height, width) if ground is None else ground).astype(np.float32)
     area = height * width
     for _ in range(int(rng.integers(1, 4 + area // 8192))):  # fields: large tinted rectangles
         h = int(rng.integers(max(4, height // 8), max(5, height // 2)))
