@@ -46,18 +46,10 @@ class TileToy(Converter):
         pixels = read_rgb(self.root / unit)
         for y in (0, 64):
             for x in (0, 64):
+                tile = pixels[y : y + 64, x : x + 64]
                 yield Sample(
                     key=f"{Path(unit).stem}_{x}_{y}",
-                    images=[
-                        ImageRef(
-                            unit,
-                            64,
-                            64,
-                            window=Window(x, y, x + 64, y + 64),
-                            source_size=(128, 128),
-                            pixels=pixels[y : y + 64, x : x + 64],
-                        )
-                    ],  # fmt: skip
+                    images=[ImageRef(unit, 64, 64, window=Window(x, y, x + 64, y + 64), pixels=tile)],
                     annotations=Annotations(scene="a", classes=["a", "b"]),
                     meta=SampleMeta("tile_toy", split),
                 )

@@ -251,7 +251,7 @@ def test_records_without_fingerprints_are_hashed_from_their_files(layout):
     eval_dir, eval_records, train_dir, train_records = layout
     for r in eval_records + train_records:
         r["meta"] = {}
-    guard, kept = _run((eval_dir, eval_records, train_dir, train_records), LeakageOptions())
+    guard, _ = _run((eval_dir, eval_records, train_dir, train_records), LeakageOptions())
     rep = guard.report()
     assert rep["reference"]["evalset/test"]["hashed_now"] == 4  # once per file, not per record
     assert rep["train"]["trainset/train"]["hashed_now"] == 7
