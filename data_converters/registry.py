@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from data_converters.base import Converter
 
 _REGISTRY: dict[str, type[Converter]] = {}
+_ALIASES: dict[str, str] = {}
 
 
 def register_converter(cls: type[Converter]) -> type[Converter]:
@@ -34,14 +35,29 @@ def register_converter(cls: type[Converter]) -> type[Converter]:
     return cls
 
 
+def register_alias(alias: str, name: str) -> None:
+    """Let ``alias`` name the converter registered as ``name`` (a dataset known under two names).
+
+    Aliases resolve in :func:`get_converter` only; :func:`list_converters` lists each converter once.
+
+    Raises:
+        UnknownConverterError: ``name`` is not registered, or ``alias`` is already a name or an alias.
+    """
+    if name not in _REGISTRY:
+        raise UnknownConverterError(f"cannot alias {alias!r} to {name!r}: no converter named {name!r} is registered")
+    if alias in _REGISTRY or alias in _ALIASES:
+        raise UnknownConverterError(f"alias {alias!r} is already registered")
+    _ALIASES[alias] = name
+
+
 def get_converter(name: str) -> type[Converter]:
-    """Return the converter class registered under ``name``.
+    """Return the converter class registered under ``name`` (or an alias of it).
 
     Raises:
         UnknownConverterError: unknown name; the message lists close matches and points to ``terrasense list``.
     """
     try:
-        return _REGISTRY[name]
+        return _REGISTRY[_ALIASES.get(name, name)]
     except KeyError:
         close = difflib.get_close_matches(name, list(_REGISTRY), n=3)
         hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""

@@ -721,3 +721,13 @@ def test_parse_never_raises_with_hint(text: str, kind: str):
 def test_parse_survives_pathological_input(text: str):
     _check_never_raises(text, None)
     _check_never_raises(text, "hbox")
+
+
+def test_a_label_that_looks_like_json_is_not_read_as_json():
+    # found by hypothesis: qwen2vl label "[0" was also scanned as a broken JSON list
+    style = get_style("qwen2vl")
+    frame = style.frame(100, 100)
+    text = style.render([RenderItem("hbox", (10, 10, 50, 50), label="[0")], frame)
+    result = style.parse(text, frame, kind="hbox")
+    assert result.errors == []
+    assert [(i.label, i.coords) for i in result.items] == [("[0", (10.0, 10.0, 50.0, 50.0))]

@@ -26,6 +26,8 @@ def test_every_pool_formats_with_its_placeholders():
         question="q",
         expr="the ship",
         classes="a, b",
+        year1=2017,
+        year2=2018,
     )
     for name, pool in POOLS.items():
         assert pool, name

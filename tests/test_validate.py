@@ -122,3 +122,28 @@ def test_malformed_json_and_duplicate_ids(tmp_path):
     summary, issues = validate_path(_write(tmp_path, [_record(), "{not json", _record()]))
     assert summary.records == 3 and summary.bad_records == 2
     assert [(i.line, i.field) for i in issues] == [(2, "record"), (3, "id")]
+
+
+def test_a_quad_read_back_from_its_neighbouring_corner_is_the_same_box(tmp_path):
+    # near 45°, rounding to the grid can move which corner is "first"; the validator compares rings cyclically
+    diamond = (50, 10, 80, 40, 50, 70, 20, 40)  # canonical: (50,10) wins the x+y tie with (20,40) by smaller y
+    rolled = [20, 40, 50, 10, 80, 40, 50, 70]  # same box, written from the neighbouring corner
+    rec = _record(
+        **{
+            "messages": [
+                {"role": "user", "content": "<image>Detect all objects."},
+                {
+                    "role": "assistant",
+                    "content": STYLE.render([RenderItem("qbox", diamond, label="ship")], STYLE.frame(100, 80)),
+                },
+            ],
+            "annotations.objects": [{"label": "ship", "hbox": [20, 10, 80, 70], "qbox": None}],
+            "meta.target": {"type": "geometry", "kind": "qbox", "items": [{"label": "ship", "coords": rolled}]},
+        }
+    )
+    _, issues = validate_path(_write(tmp_path, [rec]))
+    assert issues == [], [str(i) for i in issues]
+    # a genuinely different quad still fails
+    rec["meta"]["target"]["items"][0]["coords"] = [20, 40, 50, 10, 80, 40, 50, 60]
+    _, issues = validate_path(_write(tmp_path, [rec]))
+    assert [i.field for i in issues] == ["answer[0]"]

@@ -29,6 +29,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("validate", "check every record of converted datasets; non-zero exit on any error"),
     "demo": ("demo", "synthetic raw datasets → convert → validate → mix (→ tiny training), on CPU"),
     "make-fake": ("make_fake", "write a synthetic raw dataset in the real on-disk layout of a converter"),
+    "eval": ("eval", "score model answers (LLaMA-Factory predictions) against TS-Instruct test records"),
+    "mix": ("mix", "mix converted datasets with weights; write the mixture and LLaMA-Factory's dataset_info.json"),
+    "tiny-model": ("tiny_model", "write a tiny random Qwen2-VL / Qwen2.5-VL / Qwen3-VL checkpoint, offline"),
+    "predict": ("predict", "send TS-Instruct test records to an OpenAI-style endpoint; write predictions JSONL"),
 }
 
 

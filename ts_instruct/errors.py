@@ -84,3 +84,7 @@ class UnknownConverterError(TerraSenseError, ValueError):
 
 class StrictModeError(TerraSenseError):
     """``--strict`` was given and a sample had to be skipped."""
+
+
+class InvalidVideoError(InvalidImageError):
+    """A video is missing, truncated or cannot be decoded (a subclass of InvalidImageError: both are media)."""

@@ -4,6 +4,7 @@ Layout of one converted dataset (``<out>/<dataset dir>/``)::
 
     train-00000.jsonl, train-00001.jsonl, ...   records, ``shard_size`` records or a little more per shard
     images/train/<key>.<ext>                    emitted images (``<key>_A``/``<key>_B`` for before/after pairs)
+    videos/train/<key>.<ext>                    emitted videos, copied unchanged (``<video>`` records)
     masks/train/<key>_<name>.png                lossless label masks kept for pixel-level use
     report.json                                 counts per split and task, every skip with file, line and reason
     .state/train.json                           resume state (units done, shard index, counts so far)

@@ -23,6 +23,7 @@ from typing import Any
 from data_converters.base import Converter
 from ts_instruct.errors import ConfigError, InvalidImageError, StrictModeError, TerraSenseError
 from ts_instruct.fingerprint import fingerprint_file, fingerprint_pixels, sha256_bytes, sha256_file
+from ts_instruct.georef import GeoRef
 from ts_instruct.imageio import ImageMode, encode_jpeg, encode_png, place_file, read_rgb, write_bytes_atomic, write_png
 from ts_instruct.io import ShardWriter, SplitState, StateStore, shard_prefix, write_report
 from ts_instruct.render import RenderStyle, get_style
@@ -102,7 +103,9 @@ class _UnitProcessor:
         self.opts = opts
         self.dataset_dir = dataset_dir
         self.style: RenderStyle = get_style(opts.style, **opts.style_options)
-        self.ctx = TaskContext(style=self.style, seed=opts.seed, options=opts.task_options)
+        self.ctx = TaskContext(
+            style=self.style, seed=opts.seed, options=opts.task_options, id_prefix=dataset_dir_name(converter)
+        )
         self.tasks = list(opts.tasks or converter.default_tasks or FAMILY_TASKS.get(converter.family, ()))
         self._source_hashes: dict[Path, str | None] = {}
 
@@ -129,7 +132,11 @@ class _UnitProcessor:
         return result
 
     def _emit(self, sample: Sample, split: str) -> None:
-        """Write the sample's images and masks; set their output paths; resize when asked."""
+        """Write the sample's images, videos and masks; set their output paths; resize images when asked.
+
+        ``sample.videos`` holds source paths relative to the raw root on the way in and emitted paths
+        (``videos/<split>/<key>.<ext>``) on the way out.
+        """
         n = len(sample.images)
         target: tuple[int, int] | None = None
         if self.opts.resize_images and sample.images:
@@ -175,6 +182,16 @@ class _UnitProcessor:
             sample.annotations = scale_annotations(
                 sample.annotations, target[0] / src_w, target[1] / src_h, size=target
             )
+            if sample.meta.georef is not None:  # the transform maps pixels of the emitted (resized) image
+                georef = GeoRef.from_dict(sample.meta.georef).scaled(target[0] / src_w, target[1] / src_h)
+                sample.meta.georef = georef.to_dict()
+        for j, video in enumerate(sample.videos):
+            # videos are never decoded here: copied (or hard-linked) as they are, under videos/<split>/
+            src = self.converter.root / video
+            tag = "" if len(sample.videos) == 1 else f"_{j}"
+            rel = f"videos/{split}/{sample.key}{tag}{src.suffix.lower()}"
+            place_file(src, self.dataset_dir / rel, "hardlink" if self.opts.image_mode == "hardlink" else "copy")
+            sample.videos[j] = rel
         for m in sample.annotations.masks:
             if m.pixels is not None:
                 rel = f"masks/{split}/{sample.key}_{m.name}.png"

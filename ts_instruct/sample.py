@@ -156,7 +156,8 @@ class MaskRef:
 
     Attributes:
         kind: ``"semantic"`` (class ids), ``"binary"`` (0/1), ``"change"`` (0 unchanged / 1 changed) or
-            ``"semantic_change"`` (class ids of the *later* image inside changed pixels).
+            ``"semantic_change"`` (class ids inside changed pixels, 0 elsewhere: of image ``image_index``, or change
+            categories when ``image_index`` is -1).
         classes: id → class name for the values in the mask (ids absent here are ignored/no-data).
         path: emitted lossless PNG, relative to the dataset output directory; filled by the writer.
         pixels: (H, W) uint8 array, never serialised; the writer encodes it.
@@ -198,21 +199,29 @@ class MaskRef:
 
 @dataclass
 class QAPair:
-    """A question with its answer; ``qtype`` is the source's question type (``"count"``, ``"presence"``...)."""
+    """A question with its answer; ``qtype`` is the source's question type (``"count"``, ``"presence"``...).
+
+    ``id`` is the source's question id when it has one (RSVQA); tasks use it to keep record ids stable.
+    """
 
     question: str
     answer: str
     qtype: str | None = None
+    id: str | None = None
 
 
 @dataclass
 class RefExpr:
-    """A referring expression and the box of the object it refers to (``hbox`` and optionally ``qbox``)."""
+    """A referring expression and the box of the object it refers to (``hbox`` and optionally ``qbox``).
+
+    ``id`` is the source's identifier of the expression when it has one (DIOR-RSVG: the global object index).
+    """
 
     expression: str
     hbox: list[float]
     label: str | None = None
     qbox: list[float] | None = None
+    id: str | None = None
 
     def __post_init__(self) -> None:
         self.hbox = _r(self.hbox)  # type: ignore[assignment]
@@ -329,6 +338,10 @@ class Sample:
 
     ``key`` is stable and unique within (dataset, split): derived from source file names (and the tile window),
     never from enumeration order, so records keep their ids when files are added or workers change.
+
+    ``videos`` holds video files (``<video>`` records, CapERA): paths relative to the raw root as the converter
+    yields them, replaced by the emitted paths (``videos/<split>/<key>.<ext>``) when the writer copies them. A video
+    sample may have no image at all.
     """
 
     key: str

@@ -5,7 +5,9 @@ therefore depends only on (seed, sample key, task), never on the order in which 
 number of workers.
 
 Pools are plain ``str.format`` templates. Placeholders used: ``{cls}`` a class name, ``{classes}`` a list of names,
-``{choices}`` lettered options, ``{box}`` a rendered geometry, ``{n}`` a number, ``{question}``, ``{expr}``.
+``{choices}`` lettered options, ``{box}`` a rendered geometry, ``{n}`` a number (of frames, objects...),
+``{question}``, ``{expr}`` a referring expression, ``{geom}`` a geometry word, ``{year1}``/``{year2}`` the
+acquisition years of a before/after pair.
 Class names are shown as words (``storage-tank`` → ``storage tank``) by :func:`display_name`.
 """
 
@@ -50,6 +52,16 @@ POOLS: dict[str, tuple[str, ...]] = {
         "Does this remote sensing image contain a {cls}? Answer yes or no.",
         "Can you see at least one {cls} in the image? Reply yes or no.",
     ),
+    "detect_none": (
+        "There are no objects of interest in this image.",
+        "No objects of interest are visible in this image.",
+        "The image contains no objects of interest.",
+    ),
+    "detect_class_none": (
+        "There is no {cls} in this image.",
+        "No {cls_plural} are visible in this image.",
+        "The image contains no {cls}.",
+    ),
     "classify_box": (
         "What is the object in the region {box}? Answer with its class.",
         "Classify the object located at {box}.",
@@ -60,6 +72,16 @@ POOLS: dict[str, tuple[str, ...]] = {
         "Outline every {cls} in this image as polygons.",
         "Extract the {cls} footprints in this remote sensing image as polygons.",
         "Give the polygon of each {cls} in the image.",
+    ),
+    "seg_polygons_region": (
+        "Outline the {cls} areas in this image as polygons.",
+        "Give the polygons of all regions covered by {cls} in this remote sensing image.",
+        "Segment the {cls} in this aerial image and answer with polygons.",
+    ),
+    "seg_exists_region": (
+        "Is any {cls} visible in this image? Answer yes or no.",
+        "Does this remote sensing image contain {cls} areas? Answer yes or no.",
+        "Is there {cls} in this aerial image? Reply yes or no.",
     ),
     "landcover_present": (
         "Which land-cover classes are present in this image? List them.",
@@ -75,20 +97,57 @@ POOLS: dict[str, tuple[str, ...]] = {
         "Write a short caption for this aerial image.",
         "Give a one-sentence description of the scene.",
     ),
+    "caption_video": (
+        "Describe what happens in this aerial video in one sentence.",
+        "Write a short caption for this drone video.",
+        "Give a one-sentence description of the event shown in the video.",
+    ),
+    "caption_frames": (
+        "These {n} frames come from one aerial video, in time order. Describe what happens in one sentence.",
+        "The {n} images are key frames of a drone video, earliest first. Write a short caption for the video.",
+    ),
+    "vqa": (
+        "{question}",
+        "{question}\nAnswer the question using a single word or phrase.",
+        "Answer briefly: {question}",
+    ),
     "ground": (
-        "Locate the object described as: {expr}. Give its {geom}.",
-        "Find {expr} in the image and output its {geom}.",
-        "Where is {expr}? Answer with its {geom}.",
+        'Locate the object described as "{expr}". Give its {geom}.',
+        'Find "{expr}" in the image and output its {geom}.',
+        'Where is "{expr}"? Answer with its {geom}.',
     ),
     "describe_box": (
         "Describe the object in the region {box}.",
         "What is at {box}? Describe it briefly.",
+        "Write a referring expression for the object at {box}.",
+    ),
+    # scene classification of videos (event recognition) and of key frames
+    "scene_open_video": (
+        "What event is shown in this aerial video? Answer with the event class.",
+        "Classify the event in this drone video. Answer with one class name.",
+    ),
+    "scene_choice_video": (
+        "Which of the following events is shown in this aerial video?\n{choices}\nAnswer with the letter.",
+        "Choose the event class of this drone video.\n{choices}\nAnswer with the option letter.",
+    ),
+    "scene_open_frames": (
+        "These {n} frames come from one aerial video, in time order. What event do they show? Answer with the "
+        "event class.",
+    ),
+    "scene_choice_frames": (
+        "These {n} frames come from one aerial video, in time order. Which event do they show?\n{choices}\n"
+        "Answer with the letter.",
     ),
     # change (two images: the earlier one comes first)
     "change_preamble": (
         "The first image was taken before the second one.",
         "Image 1 is the earlier acquisition and image 2 the later one.",
         "These are two images of the same area: the first is before, the second after.",
+    ),
+    "change_preamble_dated": (
+        "The first image was taken in {year1}, the second in {year2}.",
+        "Image 1 shows the area in {year1} and image 2 the same area in {year2}.",
+        "These two images of the same area are from {year1} (first) and {year2} (second).",
     ),
     "change_exists": (
         "Has anything changed between the two images? Answer yes or no.",
@@ -102,6 +161,16 @@ POOLS: dict[str, tuple[str, ...]] = {
         "What changed between the two images? For each changed region give its {geom} and the change as "
         "'from class → to class'.",
         "Describe each change from the first to the second image: region {geom} and from-class → to-class.",
+    ),
+    "change_semantic_category": (
+        "What changed between the two images? For each changed region give its {geom} and its change category "
+        "({classes}).",
+        "Locate each change from the first to the second image as {geom}, labelled with its category: {classes}.",
+    ),
+    "change_count": (
+        "How many {cls_plural} appeared or disappeared between the two images? Answer with a number.",
+        "Count the {cls_plural} that were built or demolished from the first image to the second.",
+        "How many {cls} changes are there between the before and after images? Answer with a number.",
     ),
     "change_fraction": (
         "What fraction of the area changed between the two images? Answer in percent.",

@@ -7,6 +7,7 @@ Checks, in order, for every record of every ``*.jsonl`` under a path:
 3. placeholders: ``<image>`` count over all turns equals ``len(images)`` (``<video>`` likewise), as LLaMA-Factory
    requires;
 4. images: each file exists (relative to the JSONL's folder), opens, and has the size recorded in ``meta.images``;
+   each video file exists;
 5. coordinates: every annotation geometry lies inside its image (0.5 px tolerance);
 6. geometry: oriented boxes are non-degenerate and simple, polygons valid;
 7. answer: the assistant's text parses back, with the record's render style, into the stored ``meta.target``
@@ -121,6 +122,10 @@ class Validator:
         n_vid = sum(m.content.count(VIDEO_PLACEHOLDER) for m in rec.messages)
         if n_vid != len(rec.videos):
             yield "messages", f"{n_vid} {VIDEO_PLACEHOLDER} placeholder(s) but {len(rec.videos)} video(s)"
+        if self.check_images:
+            for i, rel in enumerate(rec.videos):
+                if not (base / rel).is_file():
+                    yield f"videos[{i}]", f"video file is missing ({rel})"
         metas = rec.meta.get("images", [])
         sizes: list[tuple[int, int]] = []
         for i, rel in enumerate(rec.images):
@@ -140,6 +145,8 @@ class Validator:
             yield from _check_geometry(rec.annotations, sizes[-1])
             if self.check_answers:
                 yield from _check_answer(rec, sizes[-1])
+        elif self.check_answers:
+            yield from _check_answer(rec, None)  # a video record: text targets are still checked
 
     def _size(self, path: Path) -> tuple[int, int] | str:
         if path not in self._image_sizes:
@@ -201,13 +208,16 @@ def _check_geometry(ann: dict[str, Any], size: tuple[int, int]) -> Iterator[tupl
                 yield f"annotations.{name}[{i}]", "polygon is invalid (fewer than 3 points, self-intersecting or empty)"
 
 
-def _check_answer(rec: Record, size: tuple[int, int]) -> Iterator[tuple[str, str]]:
+def _check_answer(rec: Record, size: tuple[int, int] | None) -> Iterator[tuple[str, str]]:
     target = rec.meta.get("target")
     if not target:
         return
     answer = rec.answer
     kind = target.get("type")
     if kind == "geometry":
+        if size is None:
+            yield "meta.target", "a geometry target needs an image to give its coordinates a frame"
+            return
         from ts_instruct.render import style_from_meta
 
         try:
@@ -226,12 +236,24 @@ def _check_answer(rec: Record, size: tuple[int, int]) -> Iterator[tuple[str, str
             if exp.get("label") is not None and got.label != exp["label"]:
                 yield f"answer[{j}]", f"label {got.label!r} != target {exp['label']!r}"
             a, b = np.asarray(got.coords, float), np.asarray(exp["coords"], float)
-            if a.shape != b.shape or np.abs(a - b).max() > step:
+            if a.shape != b.shape or _ring_distance(a, b, closed=target["kind"] in ("qbox", "polygon")) > step:
                 yield f"answer[{j}]", f"coordinates {a.round(1).tolist()} differ from target {b.round(1).tolist()}"
     elif kind in ("text", "yes_no", "number", "choice"):
         value = str(target.get("value"))
         if value.lower() not in answer.lower():
             yield "answer", f"does not contain the target {kind} {value!r}"
+
+
+def _ring_distance(a: np.ndarray, b: np.ndarray, *, closed: bool) -> float:
+    """Largest coordinate difference, over the cyclic shifts of ``a``'s vertices when it is a closed ring.
+
+    Rounding to the style's grid may move which corner of a near-45° box counts as "first" (nearest the top-left),
+    so a quad written from one corner can read back starting from its neighbour: the same box.
+    """
+    if not closed:
+        return float(np.abs(a - b).max())
+    pa, pb = a.reshape(-1, 2), b.reshape(-1, 2)
+    return float(min(np.abs(np.roll(pa, k, axis=0) - pb).max() for k in range(len(pa))))
 
 
 def validate_path(path: Path, *, max_issues: int = 50, **kwargs: Any) -> tuple[ValidationSummary, list[Issue]]:

@@ -6,6 +6,8 @@ the exact format, quirks included. Everything is seeded: the same seed writes th
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -47,4 +49,46 @@ def truncate(path: Path, keep: float = 0.4) -> Path:
     """Cut a file to ``keep`` of its bytes: a corrupt image whose header still reads."""
     data = path.read_bytes()
     path.write_bytes(data[: max(16, int(len(data) * keep))])
+    return path
+
+
+def shared_texture(seed: int, group: str, number: int, height: int, width: int) -> np.ndarray:
+    """The texture of source image ``number`` of a group of datasets built on the same images.
+
+    Fakes of datasets that share source images (Sydney and Sydney-Captions: the same 613 patches; DIOR and
+    DIOR-RSVG) draw image ``number`` from a RNG seeded by ``(seed, group, number)`` only, so both fakes hold
+    pixel-identical copies of it and an overlap (leakage) check can be tested on them.
+    """
+    digest = hashlib.sha256(f"{seed}\x1f{group}\x1f{number}".encode()).digest()
+    return texture(np.random.default_rng(int.from_bytes(digest[:8], "big")), height, width)
+
+
+def source_or_texture(
+    sources: Sequence[Path] | None, index: int, seed: int, group: str, number: int, size: int
+) -> np.ndarray:
+    """Pixels of ``sources[index]`` when source images are given, else the shared texture of (seed, group, number).
+
+    ``sources`` are image files (another fake's images, for instance); their pixels are used as they are, whatever
+    their size.
+    """
+    if sources:
+        with Image.open(sources[index % len(sources)]) as im:
+            return np.asarray(im.convert("RGB"))
+    return shared_texture(seed, group, number, size, size)
+
+
+def save_video(path: Path, frames: Sequence[np.ndarray], fps: float = 8.0) -> Path:
+    """Write RGB frames ``(H, W, 3)`` uint8 as an MPEG-4 Part 2 ``.mp4`` (OpenCV's ``mp4v``; deterministic bytes)."""
+    import cv2
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
+    if not writer.isOpened():
+        raise OSError(f"OpenCV cannot write {path.name} with the mp4v codec")
+    try:
+        for f in frames:
+            writer.write(cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_RGB2BGR))
+    finally:
+        writer.release()
     return path

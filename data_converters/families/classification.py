@@ -5,9 +5,11 @@ Layout read::
     <root>/[<image_dir>/]<class folder>/<image file>
 
 Folder names may use underscores or spaces (mirrors differ: ``baseball_diamond`` vs ``baseball diamond``); both map
-to the canonical class of :attr:`Converter.classes` through :func:`normalise_class`. Splits come from list files when
-the dataset has them (:attr:`split_files`), otherwise from :func:`stable_split`, a seeded hash of the image's
-relative path that does not move an image when other files are added or removed.
+to the canonical class of :attr:`Converter.classes` through :func:`normalise_class`, and spellings that normalising
+cannot reach (``footballField`` → ``football_field``) through the explicit :attr:`class_aliases` table. Splits come
+from list files when the dataset has them (:attr:`split_files`), otherwise from :func:`stable_split`, a seeded hash of
+:meth:`split_key` (by default the image's relative path) that does not move an image when other files are added or
+removed.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def stable_split(key: str, fractions: dict[str, float], *, salt: str = "terrasen
     ``fractions`` maps split → share (summing to 1); the order of the dict fixes the cumulative bins.
 
     >>> stable_split("airplane/airplane_001.jpg", {"train": 0.6, "val": 0.2, "test": 0.2})
-    'train'
+    'val'
     """
     h = int.from_bytes(hashlib.sha256(f"{salt}\x1f{key}".encode()).digest()[:8], "big") / 2**64
     acc = 0.0
@@ -66,6 +68,25 @@ class ClassificationFolderConverter(Converter):
     split_files: ClassVar[dict[str, tuple[str, ...]]] = {}
     #: used when no split file exists: split → share of images
     split_fractions: ClassVar[dict[str, float]] = {"train": 0.6, "val": 0.2, "test": 0.2}
+    #: normalised raw folder name → canonical class, for spellings :func:`normalise_class` does not map
+    class_aliases: ClassVar[dict[str, str]] = {}
+
+    def class_of(self, folder: str) -> str | None:
+        """Canonical class of a class folder name, or ``None`` when it is not one of :attr:`classes`."""
+        key = normalise_class(folder)
+        key = self.class_aliases.get(key, key)
+        known = {normalise_class(c): c for c in self.classes}
+        if not self.classes:
+            return key
+        return known.get(key)
+
+    def split_key(self, path: Path) -> str:
+        """What :func:`stable_split` hashes for an image (default: its path relative to the root)."""
+        return self.rel(path)
+
+    def sample_key(self, unit: str) -> str:
+        """The sample key of an image (default: its file stem, unique when names carry their class)."""
+        return safe_key(Path(unit).stem)
 
     def image_dir(self) -> Path:
         """The folder holding the class folders."""
@@ -101,26 +122,26 @@ class ClassificationFolderConverter(Converter):
         members = self._split_list(split)
         if members is not None:
             return [self.rel(p) for p in files if normalise_class(p.stem) in members]
-        return [self.rel(p) for p in files if stable_split(self.rel(p), self.split_fractions) == split]
+        return [self.rel(p) for p in files if stable_split(self.split_key(p), self.split_fractions) == split]
 
     def read(self, split: str, unit: str) -> Iterator[Sample | Skip]:
         """One image → one sample whose scene label is its folder's class."""
         path = self.root / unit
-        folder = normalise_class(path.parent.name)
-        known = {normalise_class(c): c for c in self.classes}
-        if self.classes and folder not in known:
+        label = self.class_of(path.parent.name)
+        if label is None:
             yield Skip(unit, f"folder {path.parent.name!r} is not one of the {len(self.classes)} known classes")
             return
-        label = known.get(folder, folder)
         try:
             pixels = read_rgb(path)
         except InvalidImageError as e:
-            yield Skip(unit, e.reason, key=safe_key(Path(unit).stem))
+            yield Skip(unit, e.reason, key=self.sample_key(unit))
             return
         h, w = pixels.shape[:2]
+        # JPEG/PNG sources are copied unchanged by the writer; others (TIFF) are re-encoded from these pixels
+        keep = None if path.suffix.lower() in (".jpg", ".jpeg", ".png") else pixels
         yield Sample(
-            key=safe_key(Path(unit).stem),
-            images=[ImageRef(source=unit, width=w, height=h, source_size=(w, h))],
+            key=self.sample_key(unit),
+            images=[ImageRef(source=unit, width=w, height=h, source_size=(w, h), pixels=keep)],
             annotations=Annotations(scene=label, classes=list(self.classes)),
             meta=SampleMeta(dataset=self.name, split=split, version=self.version, license=self.license),
         )

@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+from ts_instruct import geometry
 from ts_instruct.errors import GeometryError, RenderParseError
 
 __all__ = [
@@ -49,8 +50,6 @@ GeomKind = Literal["hbox", "qbox", "polygon", "point"]
 #: Every geometry kind, in the order used in docs and tests.
 KINDS: tuple[GeomKind, ...] = get_args(GeomKind)
 
-_TIE_RTOL = 1e-9  # corners whose x + y differ by less than this (relative) tie for "first corner"
-
 
 def _coord_count_ok(kind: str, n: int) -> bool:
     if kind == "hbox":
@@ -63,15 +62,13 @@ def _coord_count_ok(kind: str, n: int) -> bool:
 
 
 def canonical_qbox(coords: Sequence[float]) -> tuple[float, ...]:
-    """Reorder 4 corners ``(x1, y1, ..., x4, y4)`` to the canonical order of the module docstring.
-
-    The cyclic order is kept (only the direction and the first corner change), so a bow-tie stays a bow-tie.
+    """Reorder 4 corners ``(x1, y1, ..., x4, y4)`` to the canonical order (:func:`ts_instruct.geometry.canonical_qbox`).
 
     Args:
         coords: 8 floats in any orientation, from any corner.
 
     Returns:
-        The same 8 floats, clockwise on screen, starting at the corner nearest the image's top-left.
+        The same 8 floats as a tuple, clockwise on screen, starting at the corner nearest the image's top-left.
 
     Raises:
         GeometryError: when ``coords`` does not hold 8 numbers.
@@ -82,17 +79,7 @@ def canonical_qbox(coords: Sequence[float]) -> tuple[float, ...]:
     """
     if len(coords) != 8:
         raise GeometryError(f"qbox must have 8 coordinates, got {len(coords)}")
-    pts = [(float(coords[2 * i]), float(coords[2 * i + 1])) for i in range(4)]
-    area2 = sum(pts[i][0] * pts[(i + 1) % 4][1] - pts[(i + 1) % 4][0] * pts[i][1] for i in range(4))
-    if area2 < 0:
-        pts = pts[::-1]
-    tol = _TIE_RTOL * max(1.0, max(abs(v) for p in pts for v in p))
-    s_min = min(x + y for x, y in pts)
-    cand = [i for i, (x, y) in enumerate(pts) if x + y <= s_min + tol]
-    y_min = min(pts[i][1] for i in cand)
-    cand = [i for i in cand if pts[i][1] <= y_min + tol]
-    first = min(cand, key=lambda i: pts[i][0])
-    return tuple(v for i in range(4) for v in pts[(first + i) % 4])
+    return tuple(float(v) for v in geometry.canonical_qbox(coords))
 
 
 @dataclass(frozen=True)

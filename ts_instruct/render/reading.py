@@ -128,15 +128,20 @@ def _read_tokens(text: str, found: list[_Found], errors: list[str]) -> list[tupl
     spans: list[tuple[int, int]] = []
     carry: str | None = None
     carry_end = -1
+    ref_span: tuple[int, int] | None = None
     for m in _TOKEN_RE.finditer(text):
         if m.group("ref") is not None:
             carry, carry_end = (m.group("ref").strip() or None), m.end()
+            ref_span = (m.start(), m.end())
             continue
         spans.append((m.start(), m.end()))
         label = None
         if carry is not None and _GAP_RE.fullmatch(text, carry_end, m.start()):
             label = carry
             carry_end = m.end()
+            if ref_span is not None:  # a consumed label is no JSON or tuple text (e.g. a label "[0")
+                spans.append(ref_span)
+                ref_span = None
         else:
             carry = None
         numbers = [float(t) for t in _NUM_RE.findall(m.group("body"))]

@@ -34,7 +34,13 @@ def item_target(item: RenderItem) -> dict[str, Any]:
 
 
 def geometry_answer(
-    ctx: TaskContext, image: ImageRef, items: Sequence[RenderItem], kind: str, *, empty_text: str | None = None
+    ctx: TaskContext,
+    image: ImageRef,
+    items: Sequence[RenderItem],
+    kind: str,
+    *,
+    empty_text: str | None = None,
+    total: int | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Render items of one kind for one image, ordered, capped and within the character budget.
 
@@ -44,13 +50,15 @@ def geometry_answer(
         items: geometry in pixels of that image.
         kind: ``"hbox"``, ``"qbox"``, ``"polygon"`` or ``"point"`` (all items share it).
         empty_text: the answer when there are no items (default: the style's empty rendering).
+        total: number of items before a cut made upstream (e.g. a vertex budget that dropped polygons); the
+            answer is marked as cut when it lists fewer (default: ``len(items)``).
 
     Returns:
         ``(answer text, target dict)``; see :mod:`ts_instruct.tasks.base` for the target format.
     """
     frame = ctx.style.frame(image.width, image.height)
     ordered = order_items(items)
-    total = len(ordered)
+    total = max(len(ordered), total or 0)
     kept = ordered[: ctx.options.max_objects]
     text = ctx.style.render(kept, frame) if kept or empty_text is None else empty_text
     while kept and len(text) > ctx.options.max_answer_chars:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ts_instruct.record import IMAGE_PLACEHOLDER, VIDEO_PLACEHOLDER, Message, Record
 from ts_instruct.sample import Sample
@@ -56,6 +56,9 @@ class TaskContext:
     style: RenderStyle
     seed: int = 0
     options: TaskOptions = field(default_factory=TaskOptions)
+    #: first part of record ids: the dataset folder name (``dota-v1.0`` for multi-version datasets), so several
+    #: versions of one dataset can be mixed or validated together; ``None`` uses the dataset name
+    id_prefix: str | None = None
 
     def rng(self, sample: Sample, purpose: str) -> random.Random:
         """A RNG determined by (seed, dataset, split, key, purpose)."""
@@ -67,7 +70,9 @@ class TaskOutput:
     """One prompt/answer pair made by a task.
 
     ``suffix`` distinguishes several outputs of the same task for one sample (``"/plane"``); ``target`` is the
-    structured answer (see the module docstring).
+    structured answer (see the module docstring). ``annotations``, when set, replaces the sample's serialised
+    annotations in the record: a task that asks about one part of a sample (one question of an image with a hundred,
+    one referring expression) stores that part only, so records stay small and self-contained.
     """
 
     task: str
@@ -75,9 +80,24 @@ class TaskOutput:
     answer: str
     target: dict[str, Any]
     suffix: str = ""
+    annotations: dict[str, Any] | None = None
 
 
 TaskFn = Callable[[Sample, TaskContext], Iterator[TaskOutput]]
+MediaKind = Literal["image", "frames", "video"]
+
+
+def media_kind(sample: Sample) -> MediaKind:
+    """What the model is shown, so that prompts can name it.
+
+    ``"video"`` (a ``<video>``), ``"frames"`` (key frames of one video, in time order, marked by
+    ``meta.extra["keyframes"]``) or ``"image"`` (one image or a before/after pair).
+    """
+    if sample.videos:
+        return "video"
+    if sample.meta.extra.get("keyframes"):
+        return "frames"
+    return "image"
 
 
 def escape_placeholders(text: str) -> str:
@@ -101,13 +121,14 @@ def to_record(sample: Sample, out: TaskOutput, ctx: TaskContext) -> Record:
     meta["images"] = [i.to_dict() for i in sample.images]
     meta["render"] = ctx.style.describe()
     meta["target"] = out.target
+    prefix = ctx.id_prefix or sample.meta.dataset
     return Record(
-        id=f"{sample.meta.dataset}/{sample.meta.split}/{sample.key}/{out.task}{out.suffix}",
+        id=f"{prefix}/{sample.meta.split}/{sample.key}/{out.task}{out.suffix}",
         dataset=sample.meta.dataset,
         task=out.task,
         messages=messages,
         images=[str(i.path) for i in sample.images],
-        annotations=sample.annotations.to_dict(),
+        annotations=sample.annotations.to_dict() if out.annotations is None else out.annotations,
         meta=meta,
         videos=list(sample.videos),
     )

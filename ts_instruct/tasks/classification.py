@@ -1,7 +1,8 @@
 """Scene classification tasks: open question and multiple choice with seeded distractors.
 
 Both need ``annotations.scene`` (the class label) and ``annotations.classes`` (the dataset's class list, from which
-distractors are drawn). Class labels are shown as words (``dense_residential`` → ``dense residential``).
+distractors are drawn). Class labels are shown as words (``dense_residential`` → ``dense residential``). A video
+sample (or the key frames of one) is asked about its event instead (pools ``scene_*_video`` / ``scene_*_frames``).
 """
 
 from __future__ import annotations
@@ -9,8 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ts_instruct.sample import Sample
-from ts_instruct.tasks.base import TaskContext, TaskOutput
+from ts_instruct.tasks.base import TaskContext, TaskOutput, media_kind
 from ts_instruct.templates import choose, display_name, lettered
+
+
+def _pool(base: str, sample: Sample) -> tuple[str, dict[str, object]]:
+    """The phrasing pool for the sample's medium and the fields it needs (``n`` frames for key frames)."""
+    kind = media_kind(sample)
+    if kind == "image":
+        return base, {}
+    return f"{base}_{kind}", ({"n": len(sample.images)} if kind == "frames" else {})
 
 
 def scene_open(sample: Sample, ctx: TaskContext) -> Iterator[TaskOutput]:
@@ -20,9 +29,10 @@ def scene_open(sample: Sample, ctx: TaskContext) -> Iterator[TaskOutput]:
         return
     key = f"{sample.meta.split}/{sample.key}"
     answer = display_name(scene)
+    pool, fields = _pool("scene_open", sample)
     yield TaskOutput(
         task="scene_open",
-        prompt=choose("scene_open", seed=ctx.seed, key=key),
+        prompt=choose(pool, seed=ctx.seed, key=key, **fields),
         answer=answer,
         target={"type": "text", "value": answer},
     )
@@ -45,9 +55,10 @@ def scene_choice(sample: Sample, ctx: TaskContext) -> Iterator[TaskOutput]:
     letter = chr(ord("A") + options.index(scene))
     key = f"{sample.meta.split}/{sample.key}"
     answer = f"{letter}. {display_name(scene)}"
+    pool, fields = _pool("scene_choice", sample)
     yield TaskOutput(
         task="scene_choice",
-        prompt=choose("scene_choice", seed=ctx.seed, key=key, choices=lettered([display_name(o) for o in options])),
+        prompt=choose(pool, seed=ctx.seed, key=key, choices=lettered([display_name(o) for o in options]), **fields),
         answer=answer,
         target={
             "type": "choice",
