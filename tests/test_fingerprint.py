@@ -125,7 +125,8 @@ def test_large_jpeg_is_decoded_reduced_and_hashes_close_to_full_decode(tmp_path)
 @pytest.mark.parametrize(
     "make, match",
     [
-        (lambda p: p, "cannot read"),  # missing file
+        (lambda p: p, "missing"),  # missing file
+        (lambda p: (p.mkdir(), p)[1], "cannot read"),  # a folder
         (lambda p: (p.write_bytes(b"not an image at all"), p)[1], "cannot decode"),
     ],
 )

@@ -83,6 +83,8 @@ def sha256_file(path: str | Path) -> str:
         with open(path, "rb") as f:
             while block := f.read(_BLOCK):
                 h.update(block)
+    except FileNotFoundError:
+        raise InvalidImageError(path, "image file is missing") from None
     except OSError as e:
         raise InvalidImageError(path, f"cannot read file to hash it ({e})") from e
     return h.hexdigest()

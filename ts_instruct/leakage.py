@@ -51,7 +51,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ts_instruct.errors import RecordValidationError
+from ts_instruct.errors import InvalidImageError, RecordValidationError
 from ts_instruct.fingerprint import RECIPE, Fingerprint, fingerprint_file
 from ts_instruct.hamming import HammingIndex, popcount64
 
@@ -356,6 +356,8 @@ class LeakageGuard:
                             "dataset, or delete the fingerprints to have them computed from the images"
                         ) from e
                 else:
+                    if not os.path.isfile(key):
+                        raise InvalidImageError(key, f"named by {where} but missing; re-convert or restore the file")
                     fp = Fingerprint.from_dict(fingerprint_file(key))
                     self._hashed_here[label] += 1
                 self._fingerprints[key] = fp
