@@ -4,8 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.terrasense-installed
 PYTEST_ARGS ?=
+comma := ,
 
-.PHONY: setup demo test test-fast lint bench clean
+.PHONY: setup demo test test-fast lint bench gallery clean
 
 setup: $(STAMP)
 
@@ -14,7 +15,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=24"
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[train,dev]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[train,dev,share]"
 	$(PY) -m pip install --quiet -c constraints.txt --no-build-isolation "deepspeed==0.16.9"
 	touch $(STAMP)
 
@@ -34,6 +35,16 @@ lint: setup
 
 bench: setup
 	$(PY) benchmarks/run_all.py
+
+# docs/gallery.png: previews of demo records (synthetic data), the first train record of each dataset and task below
+GALLERY_DATASETS ?= dior_r inria_aerial rsvg rsvqa_hr second
+GALLERY_TASKS ?= detect_all seg_polygons ground vqa change_semantic
+gallery: setup
+	$(VENV)/bin/terrasense demo --workdir runs/gallery --only $(subst $(eval) ,$(comma),$(GALLERY_DATASETS)) --no-train
+	$(VENV)/bin/terrasense preview runs/gallery/converted --split train --per-task 1 \
+		$(addprefix --dataset ,$(GALLERY_DATASETS)) $(addprefix --task ,$(GALLERY_TASKS)) \
+		--cell 200 --columns 6 --rows 1 --out runs/gallery/preview
+	mkdir -p docs && cp runs/gallery/preview/sheet-000.png docs/gallery.png
 
 clean:
 	rm -rf runs .pytest_cache .mypy_cache .ruff_cache

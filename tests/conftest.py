@@ -15,7 +15,7 @@ import pytest
 from data_converters.fakes import make_fake
 from tests.fake_records import write_fake_converted
 from ts_instruct import cli
-from ts_instruct.mix import MixEntry, MixtureConfig, mix
+from ts_instruct.mix import mix
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 #: ds_cpu_fix/sitecustomize.py is for training subprocesses only: importing it here would patch this process
@@ -128,17 +128,15 @@ def converted_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def mixture_dir(converted_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A mixture named like the shipped training configs expect (``terrasense_mix`` + ``terrasense_mix_eval``)."""
-    out = tmp_path_factory.mktemp("mixture")
-    config = MixtureConfig(
-        name="terrasense_mix",
-        converted_root=converted_root,
-        output_dir=out,
-        seed=0,
-        style="qwen25vl",
-        train=(MixEntry("fake_det", "train", 2.0), MixEntry("fake_cd", "train", 1.0)),
-        eval=(MixEntry("fake_det", "val", 1.0),),
-    )
-    mix(config)
-    yield out
+def mixture_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Training data produced by our converters from fake raw data, mixed with ``terrasense mix``.
+
+    Named like the shipped training configs expect (``terrasense_mix`` + ``terrasense_mix_eval``); the same path as
+    ``terrasense demo`` (detection tiles, scene classification, a before/after pair set, grounding, polygons, VQA).
+    """
+    from ts_instruct.demo import TRAINING_DATASETS, convert_fakes, demo_mixture
+
+    work = tmp_path_factory.mktemp("mixture_from_converters")
+    reports = convert_fakes(work / "raw", work / "converted", TRAINING_DATASETS, style="qwen25vl")
+    mix(demo_mixture(work / "converted", work / "mixture", reports, style="qwen25vl"))
+    yield work / "mixture"

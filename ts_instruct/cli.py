@@ -33,6 +33,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "mix": ("mix", "mix converted datasets with weights; write the mixture and LLaMA-Factory's dataset_info.json"),
     "tiny-model": ("tiny_model", "write a tiny random Qwen2-VL / Qwen2.5-VL / Qwen3-VL checkpoint, offline"),
     "predict": ("predict", "send TS-Instruct test records to an OpenAI-style endpoint; write predictions JSONL"),
+    "preview": ("preview", "draw records (and a model's answers) into contact sheets and an offline HTML page"),
+    "stats": ("stats", "samples, records, token lengths against the training cutoff and class frequencies"),
+    "export-hf": ("export_hf", "Hugging Face dataset: Parquet shards with embedded images, a dataset card, upload"),
+    "export-geojson": ("export_geojson", "annotations or parsed answers as GeoJSON (WGS 84 where georeferenced)"),
 }
 
 
