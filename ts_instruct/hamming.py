@@ -70,26 +70,48 @@ def choose_substrings(n: int, radius: int) -> int:
     return best
 
 
-class _Table:
-    """One substring's lookup: the index sorted by substring value, and where each value starts."""
+class _Tables:
+    """Every substring's lookup in one sorted array, so that a query costs the same few numpy calls for any ``m``.
 
-    def __init__(self, keys: np.ndarray, bits: int) -> None:
-        self.order = np.argsort(keys, kind="stable")
-        self.sorted = keys[self.order]
-        self.dense = bits <= 16 or 2**bits <= 16 * len(keys)
+    Entry key of code ``c`` in substring ``j``: ``j * 2**B + substring_j(c)`` with ``B`` the widest substring. With
+    few enough slots, a dense ``starts`` array maps a key to its run of entries; otherwise ``searchsorted`` does.
+    """
+
+    def __init__(self, codes: np.ndarray, m: int, radius: int) -> None:
+        self.layout: list[tuple[int, int, np.ndarray]] = []  # (shift, bits, flips) per substring
+        shift = 64
+        for j in range(m):
+            bits = 64 // m + (1 if j < 64 % m else 0)
+            shift -= bits
+            self.layout.append((shift, bits, _flips(bits, radius // m)))
+        self.width = max(bits for _, bits, _ in self.layout)
+        keys = np.concatenate([self._keys(codes, j) for j in range(m)]) if len(codes) else np.zeros(0, np.uint64)
+        order = np.argsort(keys, kind="stable")
+        self.sorted = keys[order]
+        self.ids = (order % max(1, len(codes))).astype(np.int64)
+        slots = m << self.width
+        self.dense = slots <= max(1 << 18, 16 * len(keys))
         if self.dense:
-            counts = np.bincount(keys.astype(np.int64), minlength=2**bits)
+            counts = np.bincount(keys.astype(np.int64), minlength=slots)
             self.starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
-    def ranges(self, probes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Start and end (positions in ``order``) of the entries whose substring equals each probe."""
+    def _keys(self, codes: np.ndarray, j: int) -> np.ndarray:
+        shift, bits, _ = self.layout[j]
+        value = (codes >> np.uint64(shift)) & np.uint64((1 << bits) - 1)
+        out: np.ndarray = value | np.uint64(j << self.width)
+        return out
+
+    def probes(self, codes: np.ndarray) -> np.ndarray:
+        """``(Q, P)`` keys to look up: every substring value within the probe radius of each query's, all tables."""
+        parts = [self._keys(codes, j)[:, None] ^ flips[None, :] for j, (_, _, flips) in enumerate(self.layout)]
+        return np.concatenate(parts, axis=1)
+
+    def ranges(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end (positions in :attr:`ids`) of the entries equal to each key."""
         if self.dense:
-            p = probes.astype(np.int64)
-            return self.starts[p], self.starts[p + 1]
-        return (
-            np.searchsorted(self.sorted, probes, side="left"),
-            np.searchsorted(self.sorted, probes, side="right"),
-        )
+            k = keys.astype(np.int64)
+            return self.starts[k], self.starts[k + 1]
+        return np.searchsorted(self.sorted, keys, side="left"), np.searchsorted(self.sorted, keys, side="right")
 
 
 class HammingIndex:
@@ -121,7 +143,7 @@ class HammingIndex:
         self._codes = np.zeros(0, dtype=np.uint64)  # in the tables
         self._buf = np.zeros(_MIN_BUFFER, dtype=np.uint64)  # added since the last build: _buf[:_nbuf]
         self._nbuf = 0
-        self._tables: list[tuple[int, int, _Table, np.ndarray]] = []  # (shift, bits, table, flips)
+        self._tables: _Tables | None = None
 
     def __len__(self) -> int:
         return len(self._codes) + self._nbuf
@@ -143,15 +165,8 @@ class HammingIndex:
         if self._nbuf:
             self._codes = np.concatenate([self._codes, self._buf[: self._nbuf]])
             self._nbuf = 0
-        n = len(self._codes)
-        m = self._fixed_m or choose_substrings(n, self.radius)
-        self._tables = []
-        shift = 64
-        for j in range(m):
-            bits = 64 // m + (1 if j < 64 % m else 0)
-            shift -= bits
-            keys = (self._codes >> np.uint64(shift)) & np.uint64((1 << bits) - 1)
-            self._tables.append((shift, bits, _Table(keys, bits), _flips(bits, self.radius // m)))
+        m = self._fixed_m or choose_substrings(len(self._codes), self.radius)
+        self._tables = _Tables(self._codes, m, self.radius)
 
     def query(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every (query, stored code) pair within :attr:`radius` bits.
@@ -164,12 +179,12 @@ class HammingIndex:
         """
         codes = np.asarray(codes, dtype=np.uint64).ravel()
         parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        if len(self._codes):
-            for shift, bits, table, flips in self._tables:
-                block = max(1, _QUERY_BLOCK // len(flips))
-                for start in range(0, len(codes), block):
-                    q, i, d = self._candidates(codes[start : start + block], shift, bits, table, flips)
-                    parts.append((q + start, i, d))
+        if len(self._codes) and self._tables is not None:
+            n_probes = sum(len(flips) for _, _, flips in self._tables.layout)
+            block = max(1, _QUERY_BLOCK // n_probes)
+            for start in range(0, len(codes), block):
+                q, i, d = self._candidates(codes[start : start + block], self._tables)
+                parts.append((q + start, i, d))
         if self._nbuf:
             buffered = self._buf[: self._nbuf]
             block = max(1, _QUERY_BLOCK // self._nbuf)
@@ -186,23 +201,21 @@ class HammingIndex:
         keys, first = np.unique(qi * np.int64(len(self) + 1) + ids, return_index=True)
         return keys // (len(self) + 1), keys % (len(self) + 1), dist[first]
 
-    def _candidates(
-        self, codes: np.ndarray, shift: int, bits: int, table: _Table, flips: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _candidates(self, codes: np.ndarray, tables: _Tables) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Pairs (query, id, distance) within the radius among the codes sharing a probed substring value."""
         empty = np.zeros(0, dtype=np.int64)
-        keys = (codes >> np.uint64(shift)) & np.uint64((1 << bits) - 1)
-        probes = (keys[:, None] ^ flips[None, :]).ravel()
-        lo, hi = table.ranges(probes)
+        probes = tables.probes(codes)
+        width = probes.shape[1]
+        lo, hi = tables.ranges(probes.ravel())
         counts = hi - lo
         total = int(counts.sum())
         if total == 0:
             return empty, empty, empty
         nz = np.nonzero(counts)[0]
         counts, lo = counts[nz], lo[nz]
-        qi = np.repeat(nz // len(flips), counts)
+        qi = np.repeat(nz // width, counts)
         first = np.repeat(np.cumsum(counts) - counts, counts)
-        ids = table.order[np.repeat(lo, counts) + (np.arange(total) - first)]
+        ids = tables.ids[np.repeat(lo, counts) + (np.arange(total) - first)]
         dist = popcount64(codes[qi] ^ self._codes[ids])
         close = dist <= self.radius
-        return qi[close].astype(np.int64), ids[close].astype(np.int64), dist[close]
+        return qi[close].astype(np.int64), ids[close], dist[close]
