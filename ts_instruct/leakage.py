@@ -144,10 +144,14 @@ class ReferenceIndex:
         self._cells = HammingIndex(thresholds.cell)
         self._cell_ref: list[int] = []
         self._cell_dhash: list[int] = []
-        self._cell_name: list[str] = []
+        self._cell_name: list[int] = []  # grid * 100 + cell index
 
     def __len__(self) -> int:
         return len(self.images)
+
+    def has(self, key: str) -> bool:
+        """Whether the image at ``key`` (its absolute path) is indexed."""
+        return key in self._by_path
 
     def add(self, key: str, info: _ImageInfo, fp: Fingerprint) -> bool:
         """Index one image under ``key`` (its absolute path); False when that path is already indexed."""
@@ -168,7 +172,7 @@ class ReferenceIndex:
             for g, i, _, dh in fp.cells:
                 self._cell_ref.append(ref)
                 self._cell_dhash.append(dh)
-                self._cell_name.append(f"grid{g}[{i}]")
+                self._cell_name.append(g * 100 + i)
         return True
 
     def freeze(self) -> None:
@@ -204,7 +208,8 @@ class ReferenceIndex:
             dd = popcount64(self._cell_dhash_arr[ids] ^ np.uint64(fp.dhash)) if len(ids) else ids
             for i, dp, dh in zip(ids.tolist(), dist.tolist(), np.asarray(dd).tolist(), strict=True):
                 if dh <= tc:
-                    keep(Match("crop_of_reference", self._cell_ref[i], dp, dh, self._cell_name[i]))
+                    g, idx = divmod(self._cell_name[i], 100)
+                    keep(Match("crop_of_reference", self._cell_ref[i], dp, dh, f"grid{g}[{idx}]"))
         if fp.cells and len(self._whole):
             q = np.array([c[2] for c in fp.cells], dtype=np.uint64)
             qi, ids, dist = self._whole.query(q)
@@ -275,7 +280,6 @@ class LeakageGuard:
         self.reference = ReferenceIndex(self.options.thresholds)
         self._train = _TrainIndex(self.options.thresholds)
         self._frozen = False
-        self._fingerprints: dict[str, Fingerprint] = {}
         self._hashed_here = Counter[str]()
         self._ref_records = Counter[str]()
         self._ref_images = Counter[str]()
@@ -300,8 +304,10 @@ class LeakageGuard:
         if self._frozen:
             raise RuntimeError("add every reference record before the first admit()")
         self._ref_records[label] += 1
-        for key, path, fp in self._images(record, where, label, dataset_dir):
-            if self.reference.add(key, _ImageInfo(label, path, str(record.get("id"))), fp):
+        for i, (key, rel) in enumerate(self._paths(record, dataset_dir)):
+            if not self.reference.has(key):
+                fp = self._fingerprint(record, where, i, key, rel, label)
+                self.reference.add(key, _ImageInfo(label, rel, str(record.get("id"))), fp)
                 self._ref_images[label] += 1
 
     def admit(self, record: Mapping[str, Any], where: str, *, label: str, dataset_dir: Path) -> bool:
@@ -314,12 +320,13 @@ class LeakageGuard:
             self.reference.freeze()
             self._frozen = True
         self._train_records[label] += 1
-        images = self._images(record, where, label, dataset_dir)
-        key = tuple(k for k, _, _ in images)
-        verdict = self._verdicts.get(key)
+        images = self._paths(record, dataset_dir)
+        key = tuple(k for k, _ in images)
+        verdict = self._verdicts.get(key)  # the records of one sample share their images: checked once
         first = verdict is None
         if verdict is None:
-            verdict = self._check(record, label, images)
+            fps = [self._fingerprint(record, where, i, k, rel, label) for i, (k, rel) in enumerate(images)]
+            verdict = self._check(record, label, images, fps)
             self._verdicts[key] = verdict
         if verdict.leaks:
             self._count_leak(record, label, images, verdict, first)
@@ -335,39 +342,40 @@ class LeakageGuard:
         return True
 
     # -- internals ------------------------------------------------------------------------------------------------
-    def _images(
-        self, record: Mapping[str, Any], where: str, label: str, dataset_dir: Path
-    ) -> list[tuple[str, str, Fingerprint]]:
-        """``(absolute path, path as named, fingerprint)`` of each image of the record."""
-        paths = [str(p) for p in record.get("images") or []]
-        metas = (record.get("meta") or {}).get("images") or []
-        out = []
-        for i, rel in enumerate(paths):
-            key = os.path.abspath(dataset_dir / rel)
-            fp = self._fingerprints.get(key)
-            if fp is None:
-                stored = metas[i].get("fingerprint") if i < len(metas) and isinstance(metas[i], dict) else None
-                if isinstance(stored, dict) and stored.get("v") == RECIPE:
-                    try:
-                        fp = Fingerprint.from_dict(stored)
-                    except (KeyError, ValueError) as e:
-                        raise RecordValidationError(
-                            f"{where}: meta.images[{i}].fingerprint of {rel!r} is malformed ({e}); re-convert the "
-                            "dataset, or delete the fingerprints to have them computed from the images"
-                        ) from e
-                else:
-                    if not os.path.isfile(key):
-                        raise InvalidImageError(key, f"named by {where} but missing; re-convert or restore the file")
-                    fp = Fingerprint.from_dict(fingerprint_file(key))
-                    self._hashed_here[label] += 1
-                self._fingerprints[key] = fp
-            out.append((key, rel, fp))
-        return out
+    @staticmethod
+    def _paths(record: Mapping[str, Any], dataset_dir: Path) -> list[tuple[str, str]]:
+        """``(absolute path, path as the record names it)`` of each image of the record."""
+        return [(os.path.abspath(dataset_dir / str(p)), str(p)) for p in record.get("images") or []]
 
-    def _check(self, record: Mapping[str, Any], label: str, images: list[tuple[str, str, Fingerprint]]) -> _Verdict:
-        leaks = [(pos, m) for pos, (_, _, fp) in enumerate(images) for m in self.reference.match(fp)]
+    def _fingerprint(
+        self, record: Mapping[str, Any], where: str, i: int, key: str, rel: str, label: str
+    ) -> Fingerprint:
+        """The stored fingerprint of image ``i``, or one computed from its file (counted in ``hashed_now``)."""
+        metas = (record.get("meta") or {}).get("images") or []
+        stored = metas[i].get("fingerprint") if i < len(metas) and isinstance(metas[i], dict) else None
+        if isinstance(stored, dict) and stored.get("v") == RECIPE:
+            try:
+                return Fingerprint.from_dict(stored)
+            except (KeyError, ValueError) as e:
+                raise RecordValidationError(
+                    f"{where}: meta.images[{i}].fingerprint of {rel!r} is malformed ({e}); re-convert the "
+                    "dataset, or delete the fingerprints to have them computed from the images"
+                ) from e
+        if not os.path.isfile(key):
+            raise InvalidImageError(key, f"named by {where} but missing; re-convert or restore the file")
+        self._hashed_here[label] += 1
+        return Fingerprint.from_dict(fingerprint_file(key))
+
+    def _check(
+        self, record: Mapping[str, Any], label: str, images: list[tuple[str, str]], fps: list[Fingerprint]
+    ) -> _Verdict:
+        leaks = [(pos, m) for pos, fp in enumerate(fps) for m in self.reference.match(fp)]
         duplicate_of: list[tuple[int, int, int | None, int | None]] | None = None
-        new = [(pos, key, rel, fp) for pos, (key, rel, fp) in enumerate(images) if key not in self._train_seen]
+        new = [
+            (pos, key, rel, fp)
+            for pos, ((key, rel), fp) in enumerate(zip(images, fps, strict=True))
+            if key not in self._train_seen
+        ]
         if new and len(new) == len(images):  # a record is a duplicate only when none of its images was seen as such
             found = [(pos, self._train.find(fp)) for pos, _, _, fp in new]
             if all(f is not None for _, f in found):
@@ -381,7 +389,7 @@ class LeakageGuard:
         self,
         record: Mapping[str, Any],
         label: str,
-        images: list[tuple[str, str, Fingerprint]],
+        images: list[tuple[str, str]],
         verdict: _Verdict,
         first: bool,
     ) -> None:
@@ -416,7 +424,7 @@ class LeakageGuard:
         self,
         record: Mapping[str, Any],
         label: str,
-        images: list[tuple[str, str, Fingerprint]],
+        images: list[tuple[str, str]],
         duplicate_of: list[tuple[int, int, int | None, int | None]],
         first: bool,
     ) -> None:
