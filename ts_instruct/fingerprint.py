@@ -199,6 +199,10 @@ def fingerprint_pixels(pixels: np.ndarray, *, sha256: str, source_sha256: str | 
         sha256: SHA-256 of the emitted file's bytes.
         source_sha256: SHA-256 of the raw source file (``None``: unknown, e.g. pixels built from several files);
             stored only when it differs from ``sha256``.
+
+    >>> tile = np.tile(np.arange(64, dtype=np.uint8)[:, None] * 4, (1, 64))  # a vertical gradient, 64 x 64
+    >>> sorted(fingerprint_pixels(tile, sha256="ab" * 32, source_sha256="cd" * 32))
+    ['dhash', 'grid2', 'phash', 'sha256', 'source_sha256', 'v']
     """
     out = {"v": RECIPE, "sha256": sha256}
     if source_sha256 is not None and source_sha256 != sha256:

@@ -537,7 +537,11 @@ def parse_holdout(text: str) -> tuple[str, str]:
 
 
 def label_of(name: str, split: str) -> str:
-    """Report label of one converted split: ``"dior/test"``."""
+    """Report label of one converted split.
+
+    >>> label_of("dior", "test")
+    'dior/test'
+    """
     return f"{name}/{split}"
 
 
