@@ -23,7 +23,9 @@ What each part catches (matched by :mod:`ts_instruct.leakage`):
 What a perceptual hash cannot do: match a tile against a scene at an arbitrary offset and scale. A 1024 px tile of a
 4000 px scene hashes nothing like the scene, and a tile cut on another grid (DOTA's 824 px stride) matches no grid
 cell. Such overlaps are found only through ``source_sha256`` (the same raw file on both sides); a re-encoded copy of
-a scene that is then tiled on another grid is not found. Images with almost no detail (calm water, haze, smooth
+a scene that is then tiled on another grid is not found. A perceptual hash of the whole scene is not stored with its
+tiles: it would cost a second decode of every scene (the converter hands the writer tiles, not the scene) and would
+match nothing but another whole copy of the scene, which is rare among public datasets. Images with almost no detail (calm water, haze, smooth
 synthetic gradients) have unstable perceptual hashes: an exact-flat image or cell gets none (only the SHA-256s), and
 near-flat ones are both missed and confused more often than textured ones (measured in
 ``benchmarks/bench_leakage.py``).
