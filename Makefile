@@ -22,8 +22,10 @@ $(STAMP): pyproject.toml constraints.txt
 demo: setup
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/terrasense demo
 
+# the whole suite (slow training and ZeRO-3 runs included), then lint: CI runs exactly this
 test: setup
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory lint
 
 test-fast: setup
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)

@@ -128,6 +128,17 @@ def converted_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def fake_records_mixture(converted_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A mixture of the hand-made records of ``tests/fake_records.py`` (known licences, prompts, answers)."""
+    from ts_instruct.mix import MixEntry, MixtureConfig
+
+    out = tmp_path_factory.mktemp("fake_records_mixture")
+    train = (MixEntry("fake_det", "train", 2.0), MixEntry("fake_cd", "train", 1.0))
+    mix(MixtureConfig("terrasense_mix", converted_root, out, 0, "qwen25vl", train, (MixEntry("fake_det", "val"),)))
+    return out
+
+
+@pytest.fixture(scope="session")
 def mixture_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Training data produced by our converters from fake raw data, mixed with ``terrasense mix``.
 

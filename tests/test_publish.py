@@ -48,8 +48,8 @@ def output_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def mix_report(mixture_dir: Path) -> Path:
-    return mixture_dir / "mix_report.json"
+def mix_report(fake_records_mixture: Path) -> Path:
+    return fake_records_mixture / "mix_report.json"
 
 
 def _publish(*args: str) -> subprocess.CompletedProcess[str]:
