@@ -315,7 +315,7 @@ def part_convert(n: int) -> None:
     print(f"{header}\n{'-' * len(header)}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        classes = ("airplane", "forest", "harbor", "runway")
+        classes = ("airplane", "forest", "harbor", "river")
         for i, r in enumerate(rngs(5, n)):
             cls = classes[i % len(classes)]
             path = root / "nwpu" / "NWPU-RESISC45" / cls / f"{cls}_{i // len(classes) + 1:03d}.jpg"
