@@ -25,10 +25,11 @@ What a perceptual hash cannot do: match a tile against a scene at an arbitrary o
 cell. Such overlaps are found only through ``source_sha256`` (the same raw file on both sides); a re-encoded copy of
 a scene that is then tiled on another grid is not found. A perceptual hash of the whole scene is not stored with its
 tiles: it would cost a second decode of every scene (the converter hands the writer tiles, not the scene) and would
-match nothing but another whole copy of the scene, which is rare among public datasets. Images with almost no detail (calm water, haze, smooth
-synthetic gradients) have unstable perceptual hashes: an exact-flat image or cell gets none (only the SHA-256s), and
-near-flat ones are both missed and confused more often than textured ones (measured in
-``benchmarks/bench_leakage.py``).
+match nothing but another whole copy of the scene, which is rare among public datasets.
+
+Images with almost no detail (calm water, haze, smooth synthetic gradients) have unstable perceptual hashes: an
+exact-flat image or cell gets none (only the SHA-256s), and near-flat ones are both missed and confused more often
+than textured ones (measured in ``benchmarks/bench_leakage.py``).
 
 Hashes are deterministic: the same pixels give the same strings on one installation (Pillow's resampling is
 integer arithmetic; the DCT is floating point, so a coefficient exactly at the median could in principle flip on
