@@ -38,7 +38,7 @@ class NWPURESISC45(ClassificationFolderConverter):
     beach, bridge, chaparral, church, circular_farmland, cloud, commercial_area, dense_residential, desert, forest,
     freeway, golf_course, ground_track_field, harbor, industrial_area, intersection, island, lake, meadow,
     medium_residential, mobile_home_park, mountain, overpass, palace, parking_lot, railway, railway_station,
-    rectangular_farmland, river, roundabout, sea_ice, ship, snowberg, sparse_residential, stadium, storage_tank,
+    rectangular_farmland, river, roundabout, runway, sea_ice, ship, snowberg, sparse_residential, stadium, storage_tank,
     tennis_court, terrace, thermal_power_station, wetland.
 
     Splits:
@@ -71,7 +71,7 @@ class NWPURESISC45(ClassificationFolderConverter):
         "circular_farmland", "cloud", "commercial_area", "dense_residential", "desert", "forest", "freeway",
         "golf_course", "ground_track_field", "harbor", "industrial_area", "intersection", "island", "lake", "meadow",
         "medium_residential", "mobile_home_park", "mountain", "overpass", "palace", "parking_lot", "railway",
-        "railway_station", "rectangular_farmland", "river", "roundabout", "sea_ice", "ship", "snowberg",
+        "railway_station", "rectangular_farmland", "river", "roundabout", "runway", "sea_ice", "ship", "snowberg",
         "sparse_residential", "stadium", "storage_tank", "tennis_court", "terrace", "thermal_power_station",
         "wetland",
     )  # fmt: skip

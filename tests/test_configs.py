@@ -133,7 +133,7 @@ def shipped_mixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """configs/mixture.yaml run on fake converted data for every dataset and split it names."""
     config = MixtureConfig.from_yaml(CONFIGS / "mixture.yaml")
     root = tmp_path_factory.mktemp("converted_all")
-    for i, entry in enumerate({(e.name, e.split) for e in (*config.train, *config.eval)}):
+    for i, entry in enumerate(sorted({(e.name, e.split) for e in (*config.train, *config.eval, *config.holdout)})):
         write_fake_converted(root, entry[0], entry[1], style=config.style, seed=i, n_single=1, n_pairs=1)
     out = tmp_path_factory.mktemp("dataset_dir")
     sft = load_lf_yaml(CONFIGS / "terrasense_sft.yaml")
@@ -187,7 +187,7 @@ def test_mixture_entries_name_converter_folders_and_splits() -> None:
     registered = {c if isinstance(c, str) else c.name for c in list_converters()}
     config = MixtureConfig.from_yaml(CONFIGS / "mixture.yaml")
     checked = 0
-    for entry in (*config.train, *config.eval):
+    for entry in (*config.train, *config.eval, *config.holdout):
         name, _, version = entry.name.partition("-")
         if name not in registered:
             continue

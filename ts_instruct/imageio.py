@@ -135,11 +135,16 @@ def write_png(path: str | Path, arr: np.ndarray, *, compress_level: int = PNG_CO
     write_bytes_atomic(path, encode_png(arr, compress_level=compress_level))
 
 
-def write_jpeg(path: str | Path, arr: np.ndarray, *, quality: int = 95) -> None:
-    """Write an RGB array as JPEG atomically (used only when a lossy output format is asked for)."""
+def encode_jpeg(arr: np.ndarray, *, quality: int = 95) -> bytes:
+    """Encode an RGB array as JPEG bytes (deterministic for the same input and libjpeg)."""
     buf = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(arr)).save(buf, format="JPEG", quality=quality)
-    write_bytes_atomic(path, buf.getvalue())
+    return buf.getvalue()
+
+
+def write_jpeg(path: str | Path, arr: np.ndarray, *, quality: int = 95) -> None:
+    """Write an RGB array as JPEG atomically (used only when a lossy output format is asked for)."""
+    write_bytes_atomic(path, encode_jpeg(arr, quality=quality))
 
 
 def place_file(src: str | Path, dst: str | Path, mode: ImageMode) -> None:

@@ -14,6 +14,8 @@ Input: converted datasets, ``<converted_root>/<dataset>/<split>-NNNNN.jsonl`` wi
       - {name: nwpu_resisc45, split: train, weight: 0.25}
     eval:
       - {name: dior, split: val, weight: 0.1}
+    holdout:                            # benchmarks kept out of training but not written (weights ignored)
+      - {name: dior_rsvg, split: test}
 
 Weights: a record is written ``floor(w)`` times, plus once more with probability ``frac(w)``; the coin is a hash of
 ``(seed, record id, copy index)``, so the result is the same on every machine and no dataset is ever held in memory.
@@ -30,6 +32,13 @@ Output, all under ``output_dir`` (each file replaced atomically at the end, so a
   entries of other mixtures are kept).
 * ``mix_report.json``: counts per dataset, split and task, the render style, dataset licences and one example prompt
   per task (``scripts/publish.py`` writes the model card from it).
+* ``leakage_report.json``: which training splits share images with which evaluation or held-out splits, how many
+  records were dropped, and examples (:mod:`ts_instruct.leakage`).
+
+Leakage: every image of every ``eval`` and ``holdout`` split is indexed in full (whatever its weight), and a training
+record with an image that matches one (same file, same source scene, a near-duplicate, or a grid tile of it) is
+dropped; ``LeakageOptions(allow=True)`` (``--allow-leakage``) keeps it and still reports it. Training records that
+repeat an earlier training image are reported, and dropped with ``collapse_duplicates``.
 
 Render style: every record's ``meta.render`` must be identical and name the mixture's ``style``; with a training
 config, its template, model family and ``image_max_pixels``/``image_min_pixels`` must match too
@@ -53,6 +62,7 @@ from typing import Any, TextIO
 import yaml
 
 from ts_instruct.errors import ConfigError, InvalidImageError, RecordValidationError
+from ts_instruct.leakage import LeakageGuard, LeakageOptions, label_of
 from ts_instruct.lf_config import check_render_matches
 from ts_instruct.record import IMAGE_PLACEHOLDER
 
@@ -94,6 +104,7 @@ class MixtureConfig:
     style: str
     train: tuple[MixEntry, ...]
     eval: tuple[MixEntry, ...] = ()
+    holdout: tuple[MixEntry, ...] = ()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "mixture config") -> MixtureConfig:
@@ -118,6 +129,7 @@ class MixtureConfig:
             style=str(data["style"]),
             train=train,
             eval=_entries(data.get("eval") or [], f"{source}: eval"),
+            holdout=_entries(data.get("holdout") or [], f"{source}: holdout"),
         )
 
     @classmethod
@@ -200,6 +212,7 @@ class MixReport:
     datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
     examples: dict[str, dict[str, str]] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
+    leakage: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types, in a stable order."""
@@ -215,18 +228,24 @@ class MixReport:
             },
             "datasets": dict(sorted(self.datasets.items())),
             "examples": dict(sorted(self.examples.items())),
+            "leakage": self.leakage,
         }
 
 
 def mix(
-    config: MixtureConfig, *, train_config: Mapping[str, Any] | None = None, train_config_source: str = ""
+    config: MixtureConfig,
+    *,
+    train_config: Mapping[str, Any] | None = None,
+    train_config_source: str = "",
+    leakage: LeakageOptions | None = None,
 ) -> MixReport:
-    """Write the mixture, ``dataset_info.json`` and ``mix_report.json`` under ``config.output_dir``.
+    """Write the mixture, ``dataset_info.json``, ``mix_report.json`` and ``leakage_report.json`` under ``output_dir``.
 
     Args:
         config: the mixture.
         train_config: a LLaMA-Factory training config (flat dict) the records' render style must match, or ``None``.
         train_config_source: where ``train_config`` came from, for messages.
+        leakage: what to do with training records that match evaluation or held-out images (default: drop them).
 
     Returns:
         the report that was also written to ``mix_report.json``.
@@ -242,13 +261,19 @@ def mix(
     report = MixReport(name=config.name, seed=config.seed, style=config.style)
     info: dict[str, Any] = {}
     staged: list[tuple[Path, Path]] = []
+    guard = LeakageGuard(leakage)
+    for entry in (*config.eval, *config.holdout):
+        for where, record in iter_split(config.converted_root, entry.name, entry.split):
+            label = label_of(entry.name, entry.split)
+            guard.add_reference(record, where, label=label, dataset_dir=config.converted_root / entry.name)
     try:
         for part, entries, stem in (("train", config.train, config.name), ("eval", config.eval, f"{config.name}_eval")):
             if not entries:
                 continue
             target = out_dir / f"{stem}.jsonl"
             with _staged(target, staged) as out:
-                counts, has_videos = _mix_part(config, entries, out, report, train_config, train_config_source)
+                check = guard if part == "train" else None
+                counts, has_videos = _mix_part(config, entries, out, report, train_config, train_config_source, check)
             report.parts[part] = counts
             report.files[part] = target.name
             columns = {"messages": "messages", "images": "images", **({"videos": "videos"} if has_videos else {})}
@@ -261,6 +286,12 @@ def mix(
         with _staged(out_dir / "dataset_info.json", staged) as f:
             json.dump({**_read_dataset_info(out_dir), **info}, f, ensure_ascii=False, indent=2)
             f.write("\n")
+        leaks = guard.report()
+        with _staged(out_dir / "leakage_report.json", staged) as f:
+            json.dump(leaks, f, ensure_ascii=False, indent=2)
+            f.write("\n")
+        report.leakage = {"file": "leakage_report.json", "summary": guard.summary(), "dropped": guard.dropped}
+        report.leakage |= {"collapsed": guard.collapsed, "overlaps": leaks["leaks"]["pairs"]}
         with _staged(out_dir / "mix_report.json", staged) as f:
             json.dump(report.to_dict(), f, ensure_ascii=False, indent=2)
             f.write("\n")
@@ -280,6 +311,7 @@ def _mix_part(
     report: MixReport,
     train_config: Mapping[str, Any] | None,
     train_config_source: str,
+    guard: LeakageGuard | None = None,
 ) -> tuple[list[EntryCounts], bool]:
     """The record loop: read every entry's records once, check them, write their copies to ``out``."""
     all_counts = []
@@ -292,6 +324,9 @@ def _mix_part(
             _check_render(record, where, config, report, train_config, train_config_source)
             n = copies(config.seed, str(record["id"]), entry.weight)
             if n == 0:
+                continue
+            label = label_of(entry.name, entry.split)
+            if guard is not None and not guard.admit(record, where, label=label, dataset_dir=dataset_dir):
                 continue
             lean = _lean(record, where, dataset_dir, config.output_dir)
             line = json.dumps(lean, ensure_ascii=False, separators=(",", ":"))

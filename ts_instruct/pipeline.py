@@ -32,8 +32,9 @@ from ts_instruct.errors import (
     StrictModeError,
     TerraSenseError,
 )
+from ts_instruct.fingerprint import fingerprint_file, fingerprint_pixels, sha256_bytes, sha256_file
 from ts_instruct.georef import GeoRef
-from ts_instruct.imageio import ImageMode, place_file, read_rgb, write_jpeg, write_png
+from ts_instruct.imageio import ImageMode, encode_jpeg, encode_png, place_file, read_rgb, write_bytes_atomic, write_png
 from ts_instruct.io import ShardWriter, SplitState, StateStore, shard_prefix, write_report
 from ts_instruct.render import RenderStyle, get_style
 from ts_instruct.sample import Sample, Skip
@@ -62,6 +63,9 @@ class ConvertOptions:
             hold for a plain vLLM server too); annotations are scaled to match.
         shard_size: records per shard (closed at unit boundaries).
         overwrite: discard output of an earlier run with other options instead of refusing.
+        fingerprints: give every emitted image a fingerprint (``meta.images[i].fingerprint``: content and source
+            SHA-256, perceptual hashes; see :mod:`ts_instruct.fingerprint`), which ``terrasense mix`` uses to keep
+            evaluation images out of training.
         shard: ``(i, n)``: convert only the i-th of n contiguous blocks of each split's units (0-based), writing
             ``<split>-shardIIIofNNN-KKKKK.jsonl``; run the n shards anywhere (a batch system, Ray, Spark), put their
             output folders together and run :func:`merge_shards` to get what one run would have written.
@@ -84,6 +88,7 @@ class ConvertOptions:
     overwrite: bool = False
     progress: bool = True
     shard: tuple[int, int] | None = None
+    fingerprints: bool = True
 
 
 @dataclass
@@ -112,6 +117,7 @@ class _UnitProcessor:
             style=self.style, seed=opts.seed, options=opts.task_options, id_prefix=dataset_dir_name(converter)
         )
         self.tasks = list(opts.tasks or converter.default_tasks or FAMILY_TASKS.get(converter.family, ()))
+        self._source_hashes: dict[Path, str | None] = {}
 
     def __call__(self, job: tuple[str, str]) -> UnitResult:
         split, unit = job
@@ -163,6 +169,8 @@ class _UnitProcessor:
             if copyable and src.suffix.lower() in _COPYABLE:
                 rel = f"images/{split}/{sample.key}{tag}{src.suffix.lower()}"
                 place_file(src, self.dataset_dir / rel, self.opts.image_mode)
+                if self.opts.fingerprints:  # the emitted file has the source's bytes
+                    img.fingerprint = fingerprint_file(src)
             else:
                 if pixels is None:
                     pixels = read_rgb(src)
@@ -178,7 +186,12 @@ class _UnitProcessor:
                     img.width, img.height = target
                 ext = ".jpg" if self.opts.tile_format in ("jpg", "jpeg") else ".png"
                 rel = f"images/{split}/{sample.key}{tag}{ext}"
-                (write_jpeg if ext == ".jpg" else write_png)(self.dataset_dir / rel, pixels)
+                data = encode_jpeg(pixels) if ext == ".jpg" else encode_png(pixels)
+                write_bytes_atomic(self.dataset_dir / rel, data)
+                if self.opts.fingerprints:
+                    img.fingerprint = fingerprint_pixels(
+                        pixels, sha256=sha256_bytes(data), source_sha256=self._source_sha256(src)
+                    )
             img.path = rel
             img.pixels = None
         if target is not None:
@@ -202,6 +215,14 @@ class _UnitProcessor:
                 write_png(self.dataset_dir / rel, m.pixels, compress_level=6)
                 m.path = rel
                 m.pixels = None
+
+    def _source_sha256(self, src: Path) -> str | None:
+        """SHA-256 of a raw source file, hashed once per scene however many tiles it yields (``None``: no file)."""
+        if src not in self._source_hashes:
+            if len(self._source_hashes) >= 8:  # a unit is one scene or pair: a handful of entries is enough
+                self._source_hashes.clear()
+            self._source_hashes[src] = sha256_file(src) if src.is_file() else None
+        return self._source_hashes[src]
 
 
 #: errors that say the output cannot be written, whichever file is concerned
@@ -292,6 +313,7 @@ def _fingerprint(converter: Converter, opts: ConvertOptions, tasks: list[str], s
         "reencode": opts.image_mode == "reencode",  # copy and hardlink give the same bytes
         "tile_format": opts.tile_format,
         "resize_images": opts.resize_images,
+        "fingerprints": opts.fingerprints,
         "shard_size": opts.shard_size,
         "limit": opts.limit,
     }

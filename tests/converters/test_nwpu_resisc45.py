@@ -88,3 +88,10 @@ def test_strict_fails_on_the_corrupt_image(fake_dataset, tmp_path):
 def test_golden_first_record(converted):
     out, _, _ = converted
     check_golden(NAME, read_jsonl(out, "train-*.jsonl")[0])
+
+
+def test_the_class_list_has_the_45_folder_names_of_the_release():
+    classes = get_converter(NAME).classes
+    assert len(classes) == len(set(classes)) == 45
+    assert list(classes) == sorted(classes)  # the release's folders, alphabetical
+    assert {"runway", "sea_ice", "thermal_power_station", "wetland"} <= set(classes)

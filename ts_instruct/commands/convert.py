@@ -75,6 +75,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="I/N",
         help="convert only block I of N (0-based) of each split; merge with `terrasense merge-shards`",
     )
+    parser.add_argument(
+        "--no-fingerprints",
+        action="store_true",
+        help="do not hash emitted images (terrasense mix then hashes them itself, without source-scene identity)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -109,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
         shard_size=args.shard_size,
         overwrite=args.overwrite,
         shard=args.shard,
+        fingerprints=not args.no_fingerprints,
         progress=not args.no_progress and sys.stderr.isatty(),
     )
     report = convert_dataset(converter, opts)

@@ -61,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
     mixed = mix(config, train_config=train_config, train_config_source="configs/terrasense_lora.yaml")
     counts = {part: sum(c.records_out for c in entries) for part, entries in mixed.parts.items()}
     print(f"mix: {counts} records → {mixture / 'dataset_info.json'}")
+    if mixed.leakage.get("summary"):
+        print("  " + mixed.leakage["summary"].replace("\n", "\n  "))
     print(f"\nraw datasets (real layouts):  {raw}\nconverted records:            {converted}\nmixture:   {mixture}")
     if args.no_train or args.style != "qwen25vl":
         print(f"done in {time.perf_counter() - t0:.1f} s (no training)")
