@@ -37,6 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from data_converters.base import Converter, safe_key
+from ts_instruct import tiling
 from ts_instruct.errors import ConfigError, DatasetNotFoundError, InvalidAnnotationError, InvalidImageError
 from ts_instruct.georef import GeoRef, read_georef
 from ts_instruct.imageio import read_mask, read_rgb
@@ -66,14 +67,9 @@ def window_starts(size: int, patch: int, stride: int) -> list[int]:
     >>> window_starts(100, 256, 256)
     [0]
     """
-    if patch < 1 or stride < 1:
-        raise ConfigError(f"patch and stride must be >= 1, got patch={patch}, stride={stride}")
-    if size <= patch:
-        return [0]
-    starts = list(range(0, size - patch, stride))
-    if starts[-1] + patch < size:
-        starts.append(size - patch)
-    return starts
+    if patch < 1 or not 1 <= stride <= patch:
+        raise ConfigError(f"patch must be >= 1 and 1 <= stride <= patch, got patch={patch}, stride={stride}")
+    return tiling.window_starts(size, patch, patch - stride)  # one grid rule for DOTA tiles and mask patches
 
 
 def binarize_building_mask(raw: NDArray[Any]) -> NDArray[np.uint8]:

@@ -30,7 +30,7 @@ def test_window_starts(size, patch, stride, expected):
 
 
 def test_window_starts_refuses_a_zero_stride():
-    with pytest.raises(ConfigError, match="stride must be >= 1"):
+    with pytest.raises(ConfigError, match="1 <= stride <= patch"):
         window_starts(100, 10, 0)
 
 
