@@ -126,6 +126,7 @@ def train_tiny(work: Path, mixture_dir: Path, *, steps: int = 3) -> TrainedTiny:
 
     from ts_instruct.tiny_models import build_tiny_model
 
+    work, mixture_dir = work.resolve(), mixture_dir.resolve()  # the subprocesses run in `work`
     configs = REPO / "configs"
     if not (configs / "terrasense_lora.yaml").is_file():
         raise ConfigError(f"{configs} not found: run the demo from a TerraSense checkout (make demo)")
@@ -154,6 +155,7 @@ def train_tiny(work: Path, mixture_dir: Path, *, steps: int = 3) -> TrainedTiny:
 
 def infer_pair(model: Path, before: Path, after: Path, work: Path) -> str:
     """Run ``scripts/inference_demo.py`` on a before/after pair; returns the model's answer text."""
+    model, before, after, work = model.resolve(), before.resolve(), after.resolve(), work.resolve()
     prompt = "The first image was taken before the second one. Where did changes occur? Give bounding boxes."
     return _run(
         [

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from ts_instruct.render import get_style, style_from_meta
     from ts_instruct.validate import validate_path
 
-    work: Path = args.workdir
+    work: Path = args.workdir.resolve()  # training runs in subprocesses with their own working directory
     if work.exists() and not args.keep:
         shutil.rmtree(work)
     raw, converted, mixture = work / "raw", work / "converted", work / "mixture"
