@@ -3,6 +3,8 @@ render check of the shipped training config. (The training half of the demo is c
 
 import json
 
+import pytest
+
 from data_converters.fakes import FAKES
 from ts_instruct.cli import main
 
@@ -19,3 +21,16 @@ def test_demo_without_training_validates_every_converter(tmp_path, capsys):
     info = json.loads((tmp_path / "demo" / "mixture" / "dataset_info.json").read_text())
     assert set(info) == {"terrasense_mix", "terrasense_mix_eval"}
     assert info["terrasense_mix"]["formatting"] == "sharegpt"
+
+
+@pytest.mark.slow
+def test_demo_trains_exports_and_answers_from_a_relative_workdir(tmp_path, monkeypatch, capsys):
+    # `make demo` passes a relative --workdir; training and export run in subprocesses with their own cwd
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
+    argv = ["demo", "--workdir", "runs/demo", "--only", "nwpu_resisc45,levir_cd", "--steps", "1", "--workers", "1"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "LoRA adapter (1 steps" in out and "parsed back:" in out
+    merged = tmp_path / "runs" / "demo" / "train" / "merged"
+    assert (merged / "config.json").is_file() and list(merged.glob("*.safetensors"))
