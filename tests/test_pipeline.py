@@ -86,6 +86,32 @@ def test_a_crashed_run_resumes_to_identical_output(tmp_path):
     assert len([k for k in got if k.endswith(".jsonl")]) == 4
 
 
+@pytest.mark.parametrize("complete", [False, True], ids=["mid-split", "after-the-last-shard"])
+def test_a_rerun_removes_the_temporaries_of_a_killed_run(tmp_path, complete):
+    """SIGKILL while the state or the report is being replaced leaves mkstemp files; the rerun deletes them."""
+    convert_dataset(ToyConverter(tmp_path), _opts(tmp_path / "ref"))
+    folder = tmp_path / "run" / "toy"
+    if complete:  # killed while writing report.json: every split is complete, nothing is converted again
+        convert_dataset(ToyConverter(tmp_path), _opts(tmp_path / "run"))
+    else:
+        with pytest.raises(Boom):
+            convert_dataset(ToyConverter(tmp_path, crash_at=6), _opts(tmp_path / "run"))
+    left = [folder / ".state" / ".train.json.k1ll3d.tmp", folder / ".report.json.k1ll3d.tmp"]
+    if not complete:  # a complete split wrote all its images after the last cleaning
+        left += [folder / "images" / "train" / ".u00_0.png.k1ll3d.tmp"]
+    for tmp in left:
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(b'{"half": ')
+    conv = ToyConverter(tmp_path, crash_at=6) if not complete else ToyConverter(tmp_path)
+    conv.read = ToyConverter(tmp_path).read  # type: ignore[method-assign]
+    convert_dataset(conv, _opts(tmp_path / "run"))
+    assert not [p for p in left if p.exists()]
+    skip = ("toy/.state", "toy/report")
+    ref = {k: v for k, v in tree_bytes(tmp_path / "ref").items() if not k.startswith(skip)}
+    assert {k: v for k, v in tree_bytes(tmp_path / "run").items() if not k.startswith(skip)} == ref
+    assert sorted(p.name for p in (folder / ".state").iterdir()) == ["train.json"]
+
+
 def test_skips_are_reported_with_line_and_valid_samples_kept(tmp_path):
     report = convert_dataset(ToyConverter(tmp_path), _opts(tmp_path / "o"))
     train = report["splits"]["train"]

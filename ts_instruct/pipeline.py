@@ -337,6 +337,8 @@ def convert_dataset(converter: Converter, opts: ConvertOptions) -> dict[str, Any
         dataset_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise OutputError(dataset_dir, f"cannot create the output folder ({e.strerror or e})") from e
+    with _output_guard(dataset_dir):
+        _remove_stale_temporaries(dataset_dir, None)
     processor = _UnitProcessor(converter, opts, dataset_dir)
     tasks = resolve_tasks(processor.tasks)
     fp = _fingerprint(converter, opts, tasks, processor.style)
@@ -446,10 +448,18 @@ def _convert_units(
     store.save(prefix, state)
 
 
-def _remove_stale_temporaries(dataset_dir: Path, split: str) -> None:
-    """Delete half-written files a killed run left (atomic writes use hidden ``.<name>.*.tmp`` names)."""
-    for folder in ("images", "masks", "videos"):
-        for tmp in (dataset_dir / folder / split).glob(".*.tmp"):
+def _remove_stale_temporaries(dataset_dir: Path, split: str | None) -> None:
+    """Delete half-written files a killed run left (atomic writes use hidden ``.<name>.*.tmp`` names).
+
+    A dataset folder has one writer at a time (``--shard`` runs each write their own folder), so every temporary
+    found here belongs to a dead run: the split's image, mask and video folders (``split=None``: none), the resume
+    state and the report.
+    """
+    folders = [dataset_dir, dataset_dir / ".state"]
+    if split is not None:
+        folders += [dataset_dir / kind / split for kind in ("images", "masks", "videos")]
+    for folder in folders:
+        for tmp in folder.glob(".*.tmp"):
             tmp.unlink(missing_ok=True)
 
 
