@@ -34,7 +34,16 @@ from ts_instruct.errors import (
 )
 from ts_instruct.fingerprint import fingerprint_file, fingerprint_pixels, sha256_bytes, sha256_file
 from ts_instruct.georef import GeoRef
-from ts_instruct.imageio import ImageMode, encode_jpeg, encode_png, place_file, read_rgb, write_bytes_atomic, write_png
+from ts_instruct.imageio import (
+    MASK_COMPRESS_LEVEL,
+    ImageMode,
+    encode_jpeg,
+    encode_png,
+    place_file,
+    read_rgb,
+    write_bytes_atomic,
+    write_png,
+)
 from ts_instruct.io import ShardWriter, SplitState, StateStore, shard_prefix, write_report
 from ts_instruct.render import RenderStyle, get_style
 from ts_instruct.sample import Sample, Skip
@@ -212,7 +221,7 @@ class _UnitProcessor:
         for m in sample.annotations.masks:
             if m.pixels is not None:
                 rel = f"masks/{split}/{sample.key}_{m.name}.png"
-                write_png(self.dataset_dir / rel, m.pixels, compress_level=6)
+                write_png(self.dataset_dir / rel, m.pixels, compress_level=MASK_COMPRESS_LEVEL)
                 m.path = rel
                 m.pixels = None
 

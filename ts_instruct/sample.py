@@ -18,6 +18,7 @@ Every dataclass round-trips through JSON: ``Sample.from_dict(json.loads(json.dum
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
@@ -27,6 +28,11 @@ import numpy as np
 Family = Literal["classification", "detection", "segmentation", "caption", "vqa", "grounding", "change", "video"]
 
 _ROUND = 3  # decimals kept for float coordinates in JSON: sub-milli-pixel noise is meaningless and costs bytes
+
+
+def _ring(points: list[list[float]]) -> list[list[float]]:
+    """A copy of a ring ``[[x, y], ...]``."""
+    return [[p[0], p[1]] for p in points]
 
 
 def _r(values: list[float] | None) -> list[float] | None:
@@ -136,6 +142,16 @@ class ObjectAnn:
         self.hbox = _r(self.hbox)  # type: ignore[assignment]
         self.qbox = _r(self.qbox)
 
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise to plain JSON types (fields in declaration order, lists copied)."""
+        return {
+            "label": self.label,
+            "hbox": list(self.hbox),
+            "qbox": None if self.qbox is None else list(self.qbox),
+            "difficult": self.difficult,
+            "truncated": self.truncated,
+        }
+
 
 @dataclass
 class PolygonAnn:
@@ -148,6 +164,10 @@ class PolygonAnn:
     def __post_init__(self) -> None:
         self.exterior = [[round(float(x), _ROUND), round(float(y), _ROUND)] for x, y in self.exterior]
         self.holes = [[[round(float(x), _ROUND), round(float(y), _ROUND)] for x, y in h] for h in self.holes]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise to plain JSON types (fields in declaration order, lists copied)."""
+        return {"label": self.label, "exterior": _ring(self.exterior), "holes": [_ring(h) for h in self.holes]}
 
 
 @dataclass
@@ -209,6 +229,10 @@ class QAPair:
     qtype: str | None = None
     id: str | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise to plain JSON types (fields in declaration order)."""
+        return {"question": self.question, "answer": self.answer, "qtype": self.qtype, "id": self.id}
+
 
 @dataclass
 class RefExpr:
@@ -226,6 +250,16 @@ class RefExpr:
     def __post_init__(self) -> None:
         self.hbox = _r(self.hbox)  # type: ignore[assignment]
         self.qbox = _r(self.qbox)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise to plain JSON types (fields in declaration order, lists copied)."""
+        return {
+            "expression": self.expression,
+            "hbox": list(self.hbox),
+            "label": self.label,
+            "qbox": None if self.qbox is None else list(self.qbox),
+            "id": self.id,
+        }
 
 
 @dataclass
@@ -250,6 +284,18 @@ class ChangeRegion:
         self.polygon = [[round(float(x), _ROUND), round(float(y), _ROUND)] for x, y in self.polygon]
         self.holes = [[[round(float(x), _ROUND), round(float(y), _ROUND)] for x, y in h] for h in self.holes]
         self.area = round(float(self.area), _ROUND)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise to plain JSON types (fields in declaration order, lists copied)."""
+        return {
+            "hbox": list(self.hbox),
+            "polygon": _ring(self.polygon),
+            "holes": [_ring(h) for h in self.holes],
+            "from_label": self.from_label,
+            "to_label": self.to_label,
+            "category": self.category,
+            "area": self.area,
+        }
 
 
 @dataclass
@@ -279,10 +325,10 @@ class Annotations:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "masks":
-                value = [m.to_dict() for m in value]
-            elif isinstance(value, list):
-                value = [asdict(v) if hasattr(v, "__dataclass_fields__") else v for v in value]
+            if isinstance(value, list):  # objects, polygons, masks, qa, refs, changes: each serialises itself
+                value = [v.to_dict() if hasattr(v, "to_dict") else v for v in value]
+            elif isinstance(value, dict):
+                value = copy.deepcopy(value)  # stats and extra: nested source facts, not shared with the record
             if value or (f.name == "negative" and value):
                 out[f.name] = value
         return out
