@@ -216,6 +216,8 @@ class DOTA(DetectionConverter):
         """
         out = DotaLabels()
         hbb = self.options["boxes"] == "hbb"
+        problems: list[tuple[int, InvalidAnnotationError]] = []
+        parsed: list[tuple[int, str, list[float], bool]] = []  # line, class, 8 coordinates, difficult
         for n, raw in enumerate(text.splitlines(), start=1):
             line = raw.strip()
             if not line:
@@ -225,15 +227,34 @@ class DOTA(DetectionConverter):
                 out.header[key.strip().lower()] = value.strip()
                 continue
             try:
-                out.objects.append(self._object(line.split(), path=path, line=n, hbb=hbb))
-                out.lines.append(n)
+                parsed.append((n, *self._fields(line.split(), path=path, line=n)))
             except InvalidAnnotationError as e:
-                out.problems.append(e)
-            except GeometryError as e:
-                out.problems.append(InvalidAnnotationError(path, str(e).split(": ", 1)[-1], line=n, field="box"))
+                problems.append((n, e))
+        wheres = [f"{path}:{n}" for n, *_ in parsed]
+        if hbb:
+            built: list[ObjectAnn | GeometryError] = []
+            for (_, label, c, difficult), where in zip(parsed, wheres, strict=True):
+                xs, ys = c[0::2], c[1::2]
+                hbox = [min(xs), min(ys), max(xs), max(ys)]
+                try:
+                    built.append(self.make_object(label, hbox=hbox, difficult=difficult, where=where))
+                except GeometryError as e:
+                    built.append(e)
+        else:
+            built = self.make_qbox_objects(
+                [p[1] for p in parsed], [p[2] for p in parsed], [p[3] for p in parsed], wheres
+            )
+        for (n, *_), obj in zip(parsed, built, strict=True):
+            if isinstance(obj, GeometryError):
+                problems.append((n, InvalidAnnotationError(path, str(obj).split(": ", 1)[-1], line=n, field="box")))
+            else:
+                out.objects.append(obj)
+                out.lines.append(n)
+        out.problems = [e for _, e in sorted(problems, key=lambda p: p[0])]
         return out
 
-    def _object(self, fields: list[str], *, path: str, line: int, hbb: bool) -> ObjectAnn:
+    def _fields(self, fields: list[str], *, path: str, line: int) -> tuple[str, list[float], bool]:
+        """Class, 8 coordinates and difficult flag of one object line (geometry not checked yet)."""
         if len(fields) < 9:
             raise InvalidAnnotationError(
                 path,
@@ -248,13 +269,7 @@ class DOTA(DetectionConverter):
         difficult_text = fields[9] if len(fields) > 9 else "0"
         if not difficult_text.isdigit():
             raise InvalidAnnotationError(path, f"must be 0 or 1, got {difficult_text!r}", line=line, field="difficult")
-        where = f"{path}:{line}"
-        if hbb:
-            xs, ys = coords[0::2], coords[1::2]
-            return self.make_object(
-                label, hbox=[min(xs), min(ys), max(xs), max(ys)], difficult=int(difficult_text) > 0, where=where
-            )
-        return self.make_object(label, qbox=coords, difficult=int(difficult_text) > 0, where=where)
+        return label, coords, int(difficult_text) > 0
 
     @staticmethod
     def from_meta_lines(text: str, *, path: str) -> tuple[dict[str, str], list[InvalidAnnotationError]]:

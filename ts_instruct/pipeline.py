@@ -147,8 +147,9 @@ class _UnitProcessor:
                     result.skips.append(Skip(unit, f"cannot write sample: {e}", key=item.key).to_dict())
                     continue
                 lines = []
+                shared: dict[int, tuple[Any, str]] = {}  # the sample's annotations, encoded once for its records
                 for rec in build_records(item, self.ctx, self.tasks):
-                    lines.append(rec.to_json())
+                    lines.append(rec.to_json(shared))
                     result.tasks[rec.task] += 1
                 result.samples.append(lines)
         except OutputError:

@@ -46,6 +46,15 @@ class Message:
         return {"role": self.role, "content": self.content}
 
 
+#: stands in for the annotations while the rest of a record is encoded (private-use code points, see to_json)
+_SLOT = "\ue000annotations\ue001"
+_SLOT_JSON = json.dumps(_SLOT, ensure_ascii=False)
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
 @dataclass
 class Record:
     """One TS-Instruct record (see the module docstring for the on-disk form)."""
@@ -74,14 +83,29 @@ class Record:
         out["meta"] = self.meta
         return out
 
-    def to_json(self) -> str:
+    def to_json(self, shared: dict[int, tuple[Any, str]] | None = None) -> str:
         """One line of JSON, UTF-8 text kept readable (no ASCII escaping), no trailing newline.
+
+        Args:
+            shared: a cache the caller keeps across the records of one sample: an ``annotations`` dict they share is
+                encoded once and its text reused (the sample's ground truth is often most of a record's bytes).
+                The output is the same with or without it.
 
         >>> r = Record("d/train/k/t", "d", "t", [Message("user", "<image>Hi"), Message("assistant", "ok")], ["a.png"])
         >>> Record.from_json(r.to_json()) == r
         True
         """
-        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        if shared is None or not self.annotations:
+            return _dumps(self.to_dict())
+        hit = shared.get(id(self.annotations))
+        if hit is None or hit[0] is not self.annotations:  # the object is kept in the cache: its id cannot be reused
+            hit = shared[id(self.annotations)] = (self.annotations, _dumps(self.annotations))
+        d = self.to_dict()
+        d["annotations"] = _SLOT
+        text = _dumps(d)
+        if text.count(_SLOT_JSON) != 1:  # the marker also occurs in the record's own text: no shortcut
+            return _dumps(self.to_dict())
+        return text.replace(_SLOT_JSON, hit[1])
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Record:

@@ -48,6 +48,7 @@ from typing import Literal
 
 import cv2
 import numpy as np
+import shapely
 
 from ts_instruct.errors import ConfigError, InvalidImageError
 from ts_instruct.geometry import (
@@ -263,6 +264,28 @@ def clip_object(obj: ObjectAnn, window: Window) -> tuple[ObjectAnn | None, float
     return replace(obj, hbox=hbox.tolist(), qbox=q.tolist()), kept
 
 
+def _surely_partial(objects: Sequence[ObjectAnn], window: Window, min_kept: float) -> frozenset[int]:
+    """Indices of oriented boxes that keep clearly less than ``min_kept`` of their area in the window.
+
+    One vectorised shapely pass over the boxes that cross the window's border, so that the ones to be dropped skip
+    the exact clipping of :func:`clip_object`. Only valid boxes with an area count, and the margin of 1e-9 leaves
+    every close call to the exact path: the result never differs from clipping each box.
+    """
+    x0, y0, x1, y1 = window.x0, window.y0, window.x1, window.y1
+    crossing = [
+        i
+        for i, o in enumerate(objects)
+        if o.qbox is not None and not (o.hbox[0] >= x0 and o.hbox[1] >= y0 and o.hbox[2] <= x1 and o.hbox[3] <= y1)
+    ]
+    if not crossing:
+        return frozenset()
+    polys = shapely.polygons(np.array([objects[i].qbox for i in crossing], dtype=np.float64).reshape(-1, 4, 2))
+    area = shapely.area(polys)
+    usable = shapely.is_valid(polys) & (area > 0)
+    kept = shapely.area(shapely.intersection(polys, shapely.box(x0, y0, x1, y1))) / np.where(usable, area, 1.0)
+    return frozenset(crossing[k] for k in np.flatnonzero(usable & (kept < min_kept - 1e-9)))
+
+
 def clip_objects(
     objects: Sequence[ObjectAnn], window: Window, *, min_kept: float = 0.7, partial: PartialPolicy = "drop"
 ) -> list[ObjectAnn]:
@@ -278,7 +301,10 @@ def clip_objects(
         The objects that touch the window, in input order.
     """
     out = []
-    for obj in objects:
+    hopeless = _surely_partial(objects, window, min_kept) if partial == "drop" else frozenset()
+    for i, obj in enumerate(objects):
+        if i in hopeless:
+            continue
         cut, kept = clip_object(obj, window)
         if cut is None:
             continue

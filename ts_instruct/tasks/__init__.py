@@ -7,6 +7,7 @@ tasks a converter family runs by default (``terrasense convert --tasks`` overrid
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from ts_instruct.errors import ConfigError
 from ts_instruct.record import Record
@@ -99,7 +100,13 @@ def resolve_tasks(names: Iterable[str]) -> list[str]:
 
 
 def build_records(sample: Sample, ctx: TaskContext, tasks: Iterable[str]) -> Iterator[Record]:
-    """Run each task on the sample, in the given order, and wrap every output into a record."""
+    """Run each task on the sample, in the given order, and wrap every output into a record.
+
+    Records that carry the sample's whole ground truth share one ``annotations`` dict (see :meth:`Record.to_json`).
+    """
+    shared: dict[str, Any] | None = None
     for name in tasks:
         for out in TASKS[name](sample, ctx):
-            yield to_record(sample, out, ctx)
+            if out.annotations is None and shared is None:
+                shared = sample.annotations.to_dict()
+            yield to_record(sample, out, ctx, annotations=shared)

@@ -108,10 +108,13 @@ def escape_placeholders(text: str) -> str:
     return text.replace(IMAGE_PLACEHOLDER, "<img>").replace(VIDEO_PLACEHOLDER, "<vid>")
 
 
-def to_record(sample: Sample, out: TaskOutput, ctx: TaskContext) -> Record:
+def to_record(
+    sample: Sample, out: TaskOutput, ctx: TaskContext, *, annotations: dict[str, Any] | None = None
+) -> Record:
     """Wrap a task output into a record: placeholders first (one per image, earlier image first), then the prompt.
 
-    The emitted image paths must already be set on ``sample.images`` (the writer does it).
+    The emitted image paths must already be set on ``sample.images`` (the writer does it). ``annotations`` is
+    ``sample.annotations.to_dict()`` when the caller already has it (records of one sample then share the dict).
     """
     n_images = len(sample.images)
     prefix = IMAGE_PLACEHOLDER * n_images + VIDEO_PLACEHOLDER * len(sample.videos)
@@ -128,7 +131,7 @@ def to_record(sample: Sample, out: TaskOutput, ctx: TaskContext) -> Record:
         task=out.task,
         messages=messages,
         images=[str(i.path) for i in sample.images],
-        annotations=sample.annotations.to_dict() if out.annotations is None else out.annotations,
+        annotations=out.annotations if out.annotations is not None else annotations or sample.annotations.to_dict(),
         meta=meta,
         videos=list(sample.videos),
     )
