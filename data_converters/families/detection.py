@@ -267,7 +267,7 @@ class DetectionConverter(Converter):
         out: list[ObjectAnn | GeometryError] = []
         if len(q) == 0:
             return out
-        finite: np.ndarray = np.isfinite(q).all(axis=1)
+        finite = np.asarray(np.isfinite(q).all(axis=1), dtype=bool)
         q0 = np.where(finite[:, None], q, 0.0)
         rel = q0.reshape(-1, 4, 2) - q0.reshape(-1, 4, 2)[:, :1]
         area = 0.5 * np.abs(
