@@ -39,6 +39,7 @@ another platform).
 from __future__ import annotations
 
 import hashlib
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -227,12 +228,22 @@ def fingerprint_file(path: str | Path, *, source_sha256: str | None = None) -> d
     Raises:
         InvalidImageError: the file is missing, over the pixel limit, or not a decodable image.
     """
-    digest = sha256_file(path)
+    return _fingerprint_encoded(path, sha256_file(path), path, source_sha256)
+
+
+def fingerprint_bytes(data: bytes, *, where: str | Path, source_sha256: str | None = None) -> dict[str, str]:
+    """:func:`fingerprint_file` of a file whose bytes the caller already holds (``where`` names it in errors)."""
+    return _fingerprint_encoded(io.BytesIO(data), sha256_bytes(data), where, source_sha256)
+
+
+def _fingerprint_encoded(
+    fp: str | Path | io.BytesIO, digest: str, where: str | Path, source_sha256: str | None
+) -> dict[str, str]:
     try:
-        with Image.open(path) as im:
+        with Image.open(fp) as im:
             w, h = im.size
             if w * h > MAX_IMAGE_PIXELS:
-                raise InvalidImageError(path, f"declares {w}x{h} pixels, over the limit of {MAX_IMAGE_PIXELS}")
+                raise InvalidImageError(where, f"declares {w}x{h} pixels, over the limit of {MAX_IMAGE_PIXELS}")
             if im.format == "JPEG":  # decode luma only, at the smallest DCT scale that keeps WORK_SIDE
                 k = max(1.0, min(w, h) / WORK_SIDE)
                 im.draft("L", (int(w / k), int(h / k)))
@@ -240,8 +251,10 @@ def fingerprint_file(path: str | Path, *, source_sha256: str | None = None) -> d
             hashes = perceptual_hashes(im, full_size=(w, h))
     except InvalidImageError:
         raise
+    except FileNotFoundError:
+        raise InvalidImageError(where, "image file is missing") from None
     except (OSError, ValueError, SyntaxError) as e:
-        raise InvalidImageError(path, f"cannot decode image to fingerprint it ({e})") from e
+        raise InvalidImageError(where, f"cannot decode image to fingerprint it ({e})") from e
     out = {"v": RECIPE, "sha256": digest}
     if source_sha256 is not None and source_sha256 != digest:
         out["source_sha256"] = source_sha256

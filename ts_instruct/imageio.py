@@ -56,18 +56,9 @@ def image_size(path: str | Path, *, max_pixels: int = MAX_IMAGE_PIXELS) -> tuple
     Raises:
         InvalidImageError: the file is missing, not an image, or declares more than ``max_pixels`` pixels.
     """
-    try:
-        with Image.open(path) as im:
-            w, h = im.size
-    except FileNotFoundError:
-        raise InvalidImageError(path, "image file is missing") from None
-    except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise InvalidImageError(path, f"not a readable image ({e}); the file may be truncated or corrupt") from e
-    if w * h > max_pixels:
-        raise InvalidImageError(
-            path, f"declares {w}x{h} = {w * h} pixels, over the limit of {max_pixels} (decompression bomb guard)"
-        )
-    return w, h
+    with _open_checked(path, max_pixels) as im:
+        w, h = im.size
+    return int(w), int(h)
 
 
 def read_rgb(path: str | Path, *, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
@@ -79,9 +70,9 @@ def read_rgb(path: str | Path, *, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndar
     Raises:
         InvalidImageError: missing, truncated or undecodable file, or over ``max_pixels``.
     """
-    image_size(path, max_pixels=max_pixels)
+    im = _open_checked(path, max_pixels)
     try:
-        with Image.open(path) as im:
+        with im:
             im.load()
             if im.mode in ("I;16", "I;16B", "I", "F"):
                 arr = np.asarray(im, dtype=np.float64)
@@ -93,6 +84,23 @@ def read_rgb(path: str | Path, *, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndar
         raise InvalidImageError(path, f"cannot decode image ({e}); the file may be truncated or corrupt") from e
 
 
+def _open_checked(path: str | Path, max_pixels: int) -> Image.Image:
+    """Open an image (header read, pixels not decoded) with the checks and messages of :func:`image_size`."""
+    try:
+        im = Image.open(path)
+    except FileNotFoundError:
+        raise InvalidImageError(path, "image file is missing") from None
+    except (UnidentifiedImageError, OSError, ValueError) as e:
+        raise InvalidImageError(path, f"not a readable image ({e}); the file may be truncated or corrupt") from e
+    w, h = im.size
+    if w * h > max_pixels:
+        im.close()
+        raise InvalidImageError(
+            path, f"declares {w}x{h} = {w * h} pixels, over the limit of {max_pixels} (decompression bomb guard)"
+        )
+    return im
+
+
 def read_mask(path: str | Path, *, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
     """Decode a label image without any colour conversion.
 
@@ -101,9 +109,9 @@ def read_mask(path: str | Path, *, max_pixels: int = MAX_IMAGE_PIXELS) -> np.nda
     Raises:
         InvalidImageError: missing, truncated or undecodable file.
     """
-    image_size(path, max_pixels=max_pixels)
+    im = _open_checked(path, max_pixels)
     try:
-        with Image.open(path) as im:
+        with im:
             im.load()
             if im.mode == "1":
                 return np.asarray(im, dtype=np.uint8)

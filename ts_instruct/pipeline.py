@@ -32,7 +32,7 @@ from ts_instruct.errors import (
     StrictModeError,
     TerraSenseError,
 )
-from ts_instruct.fingerprint import fingerprint_file, fingerprint_pixels, sha256_bytes, sha256_file
+from ts_instruct.fingerprint import fingerprint_bytes, fingerprint_file, fingerprint_pixels, sha256_bytes, sha256_file
 from ts_instruct.georef import GeoRef
 from ts_instruct.imageio import (
     MASK_COMPRESS_LEVEL,
@@ -51,6 +51,8 @@ from ts_instruct.tasks import FAMILY_TASKS, TaskContext, TaskOptions, build_reco
 from ts_instruct.transform import resize_rgb, scale_annotations
 
 _COPYABLE = (".jpg", ".jpeg", ".png")
+#: source files up to this size are read into memory once to be copied and fingerprinted; larger ones are streamed
+_IN_MEMORY = 64 << 20
 
 
 @dataclass
@@ -178,9 +180,15 @@ class _UnitProcessor:
             copyable = pixels is None and target is None and self.opts.image_mode != "reencode"
             if copyable and src.suffix.lower() in _COPYABLE:
                 rel = f"images/{split}/{sample.key}{tag}{src.suffix.lower()}"
-                place_file(src, self.dataset_dir / rel, self.opts.image_mode)
-                if self.opts.fingerprints:  # the emitted file has the source's bytes
-                    img.fingerprint = fingerprint_file(src)
+                if self.opts.image_mode == "copy" and self.opts.fingerprints and src.stat().st_size <= _IN_MEMORY:
+                    # one read serves the copy and the fingerprint (opening files dominates small-image datasets)
+                    data = src.read_bytes()
+                    write_bytes_atomic(self.dataset_dir / rel, data)
+                    img.fingerprint = fingerprint_bytes(data, where=img.source)
+                else:
+                    place_file(src, self.dataset_dir / rel, self.opts.image_mode)
+                    if self.opts.fingerprints:  # the emitted file has the source's bytes
+                        img.fingerprint = fingerprint_file(src)
             else:
                 if pixels is None:
                     pixels = read_rgb(src)
