@@ -1,23 +1,26 @@
-"""Tiling large scenes: PNG compression level of tiles, scene decoding, and tiles per second at flat memory.
+"""Tiling large scenes: the PNG codec of tiles, scene decoding, and tiles per second at flat memory.
 
 Run: ``python benchmarks/bench_tiling.py [--scene 8000] [--tiles 12] [--repeats 3]``.
 
-Part 1, PNG level. Encodes ``--tiles`` 1024 x 1024 RGB tiles at zlib levels 0, 1, 3, 6 (Pillow's default) and 9 and
-prints median ms per tile, time relative to level 6, file size relative to level 6, and decode ms (decoding speed
-hardly depends on the level, so a low level costs nothing at training time). Two kinds of content: ``smooth`` (a
+Part 1, PNG codec. Encodes ``--tiles`` 1024 x 1024 RGB tiles with the writer's codec (libpng through OpenCV: SUB row
+filter, zlib level 1, RLE strategy, :data:`ts_instruct.imageio.PNG_FAST`), with libpng at zlib levels 1 and 6 and its
+own filter choice, and with Pillow at levels 1 and 6 (Pillow's default; it tries every row filter on every row), and
+prints median ms per tile, time and file size relative to Pillow level 1, and decode ms (decoding speed hardly
+depends on the settings, so a fast codec costs nothing at training time). Two kinds of content: ``smooth`` (a
 gradient with soft blobs, what the fakes use; compresses far better than real imagery) and ``aerial-like`` (1/f
 noise over several octaves plus fine texture, close to the entropy of real aerial scenes).
 
 Part 2, scene. Writes one ``--scene`` square aerial-like PNG, then in fresh processes (so peak memory is that of the
 step alone): decodes it with :func:`ts_instruct.tiling.read_scene` (OpenCV, one buffer) and with
 :func:`ts_instruct.imageio.read_rgb` (Pillow + numpy copy), printing time and peak RSS relative to the scene's bytes;
-and tiles it at rates 1.0 and 0.5 (1024 px patch, 200 px gap, each tile PNG-encoded at level 1 as the writer does),
+and tiles it at rates 1.0 and 0.5 (1024 px patch, 200 px gap, each tile PNG-encoded as the writer does),
 printing tiles/s and the resident memory at the first and at the last tile (flat: one tile at a time).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import multiprocessing as mp
 import statistics
 import tempfile
@@ -28,11 +31,30 @@ from pathlib import Path
 import cv2
 import numpy as np
 from common import Results, add_json_argument
+from PIL import Image
 
 from ts_instruct.imageio import encode_png, read_rgb
 from ts_instruct.tiling import iter_tiles, read_scene, rescale
 
-LEVELS = (0, 1, 3, 6, 9)
+
+def _pillow(level: int) -> Callable[[np.ndarray], bytes]:
+    def encode(arr: np.ndarray) -> bytes:
+        buf = io.BytesIO()
+        Image.fromarray(arr).save(buf, format="PNG", compress_level=level)
+        return buf.getvalue()
+
+    return encode
+
+
+#: name → encoder; the first is the writer's
+CODECS: dict[str, Callable[[np.ndarray], bytes]] = {
+    "writer (SUB, zlib 1, RLE)": encode_png,
+    "libpng zlib 1": lambda a: encode_png(a, compress_level=1),
+    "libpng zlib 6": lambda a: encode_png(a, compress_level=6),
+    "Pillow level 1": _pillow(1),
+    "Pillow level 6": _pillow(6),
+}
+REFERENCE = "Pillow level 1"
 
 
 def smooth(size: int, seed: int) -> np.ndarray:
@@ -69,27 +91,33 @@ def median_ms(fn: Callable[[], object], repeats: int) -> float:
     return statistics.median(times) * 1e3
 
 
-def png_levels(tiles: int, repeats: int, results: Results) -> None:
-    print(f"Part 1: PNG level, {tiles} tiles of 1024x1024 RGB, median of {repeats} runs (per tile)")
+def png_codecs(tiles: int, repeats: int, results: Results) -> None:
+    print(f"Part 1: PNG codec, {tiles} tiles of 1024x1024 RGB, median of {repeats} runs (per tile)")
     header = (
-        f"{'content':<12} {'level':>5} {'encode ms':>10} {'x level 6':>10} {'size MB':>8} {'size/6':>7} "
-        f"{'decode ms':>10}"
+        f"{'content':<12} {'codec':<26} {'encode ms':>10} {'x ' + REFERENCE:>17} {'size MB':>8} "
+        f"{'size x ref':>10} {'decode ms':>10}"
     )
     print(f"{header}\n{'-' * len(header)}")
     for name, make in (("smooth", smooth), ("aerial-like", aerial_like)):
         batch = [make(1024, seed) for seed in range(tiles)]
         rows = {}
-        for level in LEVELS:
-            ms = median_ms(lambda lv=level, b=batch: [encode_png(t, compress_level=lv) for t in b], repeats) / tiles
-            data = [encode_png(t, compress_level=level) for t in batch]
+        for codec, encode in CODECS.items():
+            ms = median_ms(lambda e=encode, b=batch: [e(t) for t in b], repeats) / tiles
+            data = [encode(t) for t in batch]
             size = sum(map(len, data)) / tiles / 1e6
             dec = median_ms(lambda d=data: [cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR) for b in d], 1)
-            rows[level] = (ms, size, dec / tiles)
-        for level, (ms, size, dec) in rows.items():
-            print(f"{name:<12} {level:>5} {ms:>10.1f} {ms / rows[6][0]:>10.2f} {size:>8.2f} "
-                  f"{size / rows[6][1]:>7.2f} {dec:>10.1f}")  # fmt: skip
-        results.add(f"PNG {name} 1024px", "level1_encode_time_over_level6", rows[1][0] / rows[6][0], "x", "lower")
-        results.add(f"PNG {name} 1024px", "level1_size_over_level6", rows[1][1] / rows[6][1], "x")
+            rows[codec] = (ms, size, dec / tiles)
+        ref = rows[REFERENCE]
+        for codec, (ms, size, dec) in rows.items():
+            print(f"{name:<12} {codec:<26} {ms:>10.1f} {ms / ref[0]:>17.2f} {size:>8.2f} {size / ref[1]:>10.2f} "
+                  f"{dec:>10.1f}")  # fmt: skip
+        ours = rows[next(iter(CODECS))]
+        results.add(f"PNG {name} 1024px", "writer_encode_time_over_pillow_level1", ours[0] / ref[0], "x", "lower")
+        results.add(f"PNG {name} 1024px", "writer_size_over_pillow_level1", ours[1] / ref[1], "x")
+        results.add(
+            f"PNG {name} 1024px", "writer_encode_time_over_pillow_level6", ours[0] / rows["Pillow level 6"][0], "x",
+            "lower",
+        )  # fmt: skip
 
 
 def _status_mb(field: str) -> float:
@@ -133,7 +161,7 @@ def _tile_job(args: tuple[str, float]) -> tuple[int, float, float, float, float]
     t1 = time.perf_counter()
     n, first, last = 0, 0.0, 0.0
     for tile in iter_tiles(scene, [], patch=1024, gap=200, scale=rate):
-        encode_png(tile.pixels, compress_level=1)
+        encode_png(tile.pixels)
         n += 1
         if n == 1:
             first = _rss_mb()
@@ -160,7 +188,7 @@ def scene_run(size: int, results: Results) -> None:
             with ctx.Pool(1) as pool:
                 n, t_read, t_tiles, first, last = pool.map(_tile_job, [(path, rate)])[0]
             print(f"  tile rate {rate:<4} {n:4d} tiles  decode+resize {t_read:5.2f} s  tiles {n / t_tiles:6.1f}/s "
-                  f"(PNG level 1)  RSS first tile {first:6.0f} MB, last tile {last:6.0f} MB")  # fmt: skip
+                  f"(writer PNG)  RSS first tile {first:6.0f} MB, last tile {last:6.0f} MB")  # fmt: skip
             results.add(f"{size}px scene, rate {rate}", "rss_last_tile_over_first", last / first, "x", "lower")
         decode_ratio = times["cv2"][0] / times["pil"][0]
         results.add(f"{size}px scene", "read_scene_time_over_pillow", decode_ratio, "x", "lower")
@@ -175,7 +203,7 @@ def main() -> None:
     add_json_argument(parser)
     args = parser.parse_args()
     results = Results("tiling_png")
-    png_levels(args.tiles, args.repeats, results)
+    png_codecs(args.tiles, args.repeats, results)
     if not args.no_scene:
         scene_run(args.scene, results)
     results.write(args.json)

@@ -23,6 +23,7 @@ from ts_instruct.fingerprint import (
     _hash_batch,
     _hash_pair,
     _thumbnails,
+    fingerprint_bytes,
     fingerprint_file,
     fingerprint_pixels,
     perceptual_hashes,
@@ -110,6 +111,18 @@ def test_fingerprint_file_hashes_the_bytes(tmp_path):
     assert "source_sha256" not in fp  # the file is its own source
     assert fingerprint_file(path, source_sha256="ab" * 32)["source_sha256"] == "ab" * 32
     assert fingerprint_file(path) == fp
+
+
+@pytest.mark.parametrize("name, size", [("a.png", 64), ("b.jpg", 64), ("c.jpg", 1100)])
+def test_fingerprint_bytes_equals_fingerprint_file(tmp_path, name, size):
+    path = _save(tmp_path / name, scene(np.random.default_rng(7), size, size))
+    data = path.read_bytes()
+    assert fingerprint_bytes(data, where=name) == fingerprint_file(path)
+    other = "cd" * 32
+    assert fingerprint_bytes(data, where=name, source_sha256=other) == fingerprint_file(path, source_sha256=other)
+    with pytest.raises(InvalidImageError, match="cannot decode") as err:
+        fingerprint_bytes(data[: len(data) // 3], where=f"images/{name}")
+    assert err.value.path == f"images/{name}" or str(err.value).startswith(f"images/{name}")
 
 
 def test_large_jpeg_is_decoded_reduced_and_hashes_close_to_full_decode(tmp_path):

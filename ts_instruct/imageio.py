@@ -34,11 +34,12 @@ Image.MAX_IMAGE_PIXELS = None
 
 #: How tiles and re-encoded images are PNG-compressed: libpng (through OpenCV) with the SUB row filter, zlib level 1 and
 #: the RLE strategy, which is what ``cv2.imwrite`` writes by default and hence what DOTA_devkit and mmrotate tiles
-#: are. On 1024 x 1024 aerial-like tiles this encodes in about 0.25x the time of Pillow at level 1 (Pillow tries all
-#: five row filters on every row) for files of the same size (within 3%), and in under 0.1x the time of Pillow's
-#: default level 6 for files up to 20% larger. Decoding, which training repeats many times, takes the same time
-#: either way. Tiles of a 20,000 px scene number in the hundreds, so the codec decides much of a DOTA conversion's
-#: time. Measured by benchmarks/bench_tiling.py (part 1). Masks are small and compress well: they use zlib level 6.
+#: are. On 1024 x 1024 tiles it encodes in 0.3-0.5x the time of Pillow at level 1 (Pillow tries every row filter on
+#: every row) with files no larger (3-16% smaller on the benchmark's textures), and in under 0.1x the time of
+#: Pillow's default level 6 with files 0-25% larger. Decoding, which training repeats many times, takes the same
+#: time either way. Tiles of a 20,000 px scene number in the hundreds, so the codec decides much of a DOTA
+#: conversion's time. Measured by benchmarks/bench_tiling.py (part 1). Masks are small and compress well: they use
+#: zlib level 6.
 PNG_FAST: tuple[int, ...] = (
     cv2.IMWRITE_PNG_COMPRESSION, 1,
     cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE,
