@@ -29,6 +29,7 @@ import argparse
 import copy
 import json
 import math
+import os
 import subprocess
 import sys
 import tempfile
@@ -48,6 +49,9 @@ from ts_instruct.pipeline import ConvertOptions, convert_dataset
 from ts_instruct.tiling import iter_windows
 
 PATCH, GAP, MIN_KEPT = 1024, 200, 0.7
+#: scenes and outputs live in memory when the machine has a RAM disk: ours and the devkit write every tile, the floor
+#: writes none, and a disk's write-back stalls would otherwise decide the ratios (set TS_BENCH_SCRATCH to override)
+SCRATCH = os.environ.get("TS_BENCH_SCRATCH") or ("/dev/shm" if Path("/dev/shm").is_dir() else None)
 LABEL_DIR = "train/labelTxt-v1.0/labelTxt"
 
 
@@ -230,7 +234,7 @@ def main() -> None:
     print(f"{header}\n{'-' * len(header)}")
     for case in cases:
         size, suffix = CASES[case]
-        with tempfile.TemporaryDirectory(prefix=f"tiling_{case}_") as d:
+        with tempfile.TemporaryDirectory(prefix=f"tiling_{case}_", dir=SCRATCH) as d:
             root = write_case(Path(d) / "raw", size, args.objects, suffix=suffix)
             r = {m: run_child(m, root, Path(d) / f"out_{m}") for m in METHODS}
         tiles = r["floor"]["tiles"]
