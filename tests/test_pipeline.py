@@ -140,6 +140,22 @@ def test_hardlink_and_copy_give_the_same_records(fake_dataset, tmp_path):
     assert tree_bytes(tmp_path / "c") == tree_bytes(tmp_path / "h")
 
 
+def test_large_sources_are_streamed_to_the_same_output(fake_dataset, tmp_path, monkeypatch):
+    """Sources up to _IN_MEMORY are read once for copy and fingerprint; larger ones are streamed: same bytes."""
+    from ts_instruct import pipeline
+
+    root, _ = fake_dataset("nwpu_resisc45")
+    conv = get_converter("nwpu_resisc45")
+    convert_dataset(conv(root), _opts(tmp_path / "mem", splits=["train"]))
+    monkeypatch.setattr(pipeline, "_IN_MEMORY", 0)
+    convert_dataset(conv(root), _opts(tmp_path / "stream", splits=["train"]))
+    mem = tree_bytes(tmp_path / "mem")
+    assert mem == tree_bytes(tmp_path / "stream")
+    assert any(k.endswith(".jpg") for k in mem) and b'"fingerprint":{"v"' in b"".join(
+        v for k, v in mem.items() if k.endswith(".jsonl")
+    )
+
+
 class ToyObjects(ToyConverter):
     """One 100x80 image with one box.
 
