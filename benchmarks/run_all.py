@@ -29,7 +29,7 @@ BASELINE = HERE / "baseline.json"
 
 #: name → (script, arguments of the full run, arguments of the quick run)
 BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
-    "convert": ("bench_convert.py", [], ["--samples", "200", "--max-seconds", "5"]),
+    "convert": ("bench_convert.py", [], ["--samples", "200", "--max-seconds", "5", "--repeats", "1"]),
     "tiling": ("bench_tiling_reference.py", [], ["--cases", "geotiff", "--objects", "600", "--scenes", "2"]),
     "tiling_png": ("bench_tiling.py", [], ["--tiles", "3", "--repeats", "1", "--scene", "3000"]),
     "masks": ("bench_masks.py", [], ["--size", "512", "--repeats", "2"]),
