@@ -16,9 +16,10 @@ the pipeline fail on the first skip instead.
 
 from __future__ import annotations
 
+import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
@@ -152,6 +153,23 @@ class Converter(ABC):
                 where, f"path {relative!r} points outside the dataset root; refusing to read it", line=line
             )
         return candidate
+
+    def load_json(self, path: Path, *, object_hook: Callable[[dict[str, Any]], Any] | None = None) -> Any:
+        """Parse an annotation JSON file.
+
+        Raises:
+            InvalidAnnotationError: the file is not valid JSON (naming its line and column) or not UTF-8 text.
+        """
+        where = self.rel(path)
+        try:
+            with open(path, encoding="utf-8") as fh:
+                return json.load(fh, object_hook=object_hook)
+        except json.JSONDecodeError as e:
+            raise InvalidAnnotationError(
+                where, f"not valid JSON ({e.msg}, column {e.colno}); re-download or re-extract the file", line=e.lineno
+            ) from e
+        except UnicodeDecodeError as e:
+            raise InvalidAnnotationError(where, f"not UTF-8 text ({e.reason} at byte {e.start})") from e
 
     @classmethod
     def describe(cls) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -184,13 +183,11 @@ class CapERA(Converter):
     def _caption_list(self, path: Path) -> list[Any] | None:
         where = self.rel(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise InvalidAnnotationError(
-                where, f"not valid JSON ({e.msg}, column {e.colno}); re-download or re-extract the file", line=e.lineno
-            ) from e
-        except UnicodeDecodeError:
-            return None
+            data = self.load_json(path)
+        except InvalidAnnotationError as e:
+            if e.reason.startswith("not UTF-8"):  # a candidate file that is not a caption list at all
+                return None
+            raise
         if not isinstance(data, dict) or "ERA_caption" not in data:
             return None
         if not isinstance(data["ERA_caption"], list):

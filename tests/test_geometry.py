@@ -20,10 +20,6 @@ from ts_instruct.geometry import (
     from_window,
     hbox2qbox,
     hbox2rbox,
-    iou_hbox,
-    iou_poly,
-    iou_qbox,
-    iou_qbox_pairs,
     is_valid_qbox,
     orient_ring,
     poly2hbox,
@@ -38,6 +34,7 @@ from ts_instruct.geometry import (
     valid_qbox_mask,
     validate_qbox,
 )
+from ts_instruct.iou import iou_hbox, iou_poly, iou_qbox, iou_qbox_pairs
 from ts_instruct.sample import Window
 
 S2 = math.sqrt(2)

@@ -1,4 +1,4 @@
-"""Box and polygon geometry in pixel coordinates: conversions, canonical order, clipping, IoU.
+"""Box and polygon geometry in pixel coordinates: conversions, canonical order, clipping (IoU: :mod:`~ts_instruct.iou`).
 
 Conventions (every function below follows them):
 
@@ -56,14 +56,16 @@ class _WindowLike(Protocol):
 WindowLike = _WindowLike | Sequence[float]
 
 
-def _as_boxes(boxes: ArrayLike, dim: int, name: str) -> FloatArray:
+def as_boxes(boxes: ArrayLike, dim: int, name: str) -> FloatArray:
+    """``boxes`` as a float array of shape ``(..., dim)``; raises :class:`GeometryError` naming ``name`` otherwise."""
     arr = np.asarray(boxes, dtype=np.float64)
     if arr.ndim == 0 or arr.shape[-1] != dim:
         raise GeometryError(f"{name} must be an array of shape (..., {dim}), got shape {arr.shape}")
     return arr
 
 
-def _as_poly(poly: ArrayLike, name: str = "poly") -> FloatArray:
+def as_poly(poly: ArrayLike, name: str = "poly") -> FloatArray:
+    """``poly`` as a float array of shape ``(M, 2)`` (a flat ``(2M,)`` is reshaped); raises naming ``name``."""
     arr = np.asarray(poly, dtype=np.float64)
     if arr.ndim == 1 and arr.size % 2 == 0:
         arr = arr.reshape(-1, 2)
@@ -99,7 +101,7 @@ def signed_area(poly: ArrayLike) -> float:
         >>> signed_area([[0, 0], [2, 0], [2, 1], [0, 1]])  # TL, TR, BR, BL: clockwise on screen
         2.0
     """
-    p = _as_poly(poly)
+    p = as_poly(poly)
     if len(p) < 3:
         return 0.0
     x, y = p[:, 0] - p[0, 0], p[:, 1] - p[0, 1]  # relative to the first vertex: less cancellation
@@ -134,6 +136,19 @@ def _qbox_polygons(qboxes: FloatArray) -> NDArray[np.object_]:
     return np.asarray(shapely.polygons(qboxes.reshape(-1, 4, 2)), dtype=object)
 
 
+def qbox_geometries(qboxes: ArrayLike) -> NDArray[np.object_]:
+    """Shapely geometries of qboxes (N, 8) in any corner order, made valid.
+
+    A quad that is not simple (a bow-tie) is repaired with ``shapely.make_valid`` (its two lobes); a degenerate one
+    gives a geometry of area 0.
+    """
+    geoms = _qbox_polygons(as_boxes(qboxes, 8, "qboxes").reshape(-1, 8))
+    bad = ~shapely.is_valid(geoms)
+    if bad.any():
+        geoms[bad] = shapely.make_valid(geoms[bad])
+    return geoms
+
+
 def valid_qbox_mask(qboxes: ArrayLike, eps: float = 1e-6) -> NDArray[np.bool_]:
     """Which qboxes are usable: finite, area above ``eps`` and not self-intersecting (no bow-tie).
 
@@ -148,7 +163,7 @@ def valid_qbox_mask(qboxes: ArrayLike, eps: float = 1e-6) -> NDArray[np.bool_]:
         >>> valid_qbox_mask([[0, 0, 4, 0, 4, 2, 0, 2], [0, 0, 4, 2, 4, 0, 0, 2]]).tolist()  # box, bow-tie
         [True, False]
     """
-    q = _as_boxes(qboxes, 8, "qboxes").reshape(-1, 8)
+    q = as_boxes(qboxes, 8, "qboxes").reshape(-1, 8)
     finite = np.asarray(np.isfinite(q).all(axis=1), dtype=bool)
     q = np.where(finite[:, None], q, 0.0)
     area = 0.5 * np.abs(_shoelace2(q.reshape(-1, 4, 2)))
@@ -208,7 +223,7 @@ def hbox2qbox(hboxes: ArrayLike) -> FloatArray:
         >>> qbox2hbox(hbox2qbox([10, 20, 30, 40])).tolist()
         [10.0, 20.0, 30.0, 40.0]
     """
-    b = _as_boxes(hboxes, 4, "hboxes")
+    b = as_boxes(hboxes, 4, "hboxes")
     x1, y1, x2, y2 = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
     return np.stack([x1, y1, x2, y1, x2, y2, x1, y2], axis=-1)
 
@@ -220,7 +235,7 @@ def qbox2hbox(qboxes: ArrayLike) -> FloatArray:
         >>> qbox2hbox([2, 0, 4, 2, 2, 4, 0, 2]).tolist()
         [0.0, 0.0, 4.0, 4.0]
     """
-    q = _as_boxes(qboxes, 8, "qboxes")
+    q = as_boxes(qboxes, 8, "qboxes")
     x, y = q[..., 0::2], q[..., 1::2]
     return np.stack([x.min(-1), y.min(-1), x.max(-1), y.max(-1)], axis=-1)
 
@@ -239,7 +254,7 @@ def canonical_qbox(qboxes: ArrayLike) -> FloatArray:
         >>> canonical_qbox([0, 2, 4, 2, 4, 0, 0, 0]).tolist()  # counter-clockwise on screen, from BL
         [0.0, 0.0, 4.0, 0.0, 4.0, 2.0, 0.0, 2.0]
     """
-    q = _as_boxes(qboxes, 8, "qboxes")
+    q = as_boxes(qboxes, 8, "qboxes")
     shape = q.shape
     pts = q.reshape(-1, 4, 2)
     pts = np.where((_shoelace2(pts) < 0)[:, None, None], pts[:, ::-1], pts)
@@ -265,7 +280,7 @@ def regularize_rbox(rboxes: ArrayLike) -> FloatArray:
         >>> regularize_rbox([5, 5, 2, 4, 0.0]).round(4).tolist()  # tall box: long side becomes w
         [5.0, 5.0, 4.0, 2.0, -1.5708]
     """
-    r = _as_boxes(rboxes, 5, "rboxes").copy()
+    r = as_boxes(rboxes, 5, "rboxes").copy()
     w, h, t = r[..., 2], r[..., 3], r[..., 4]
     square = np.abs(w - h) <= _SQUARE_RTOL * np.maximum(w, h)
     swap = (h > w) & ~square
@@ -287,7 +302,7 @@ def rbox2qbox(rboxes: ArrayLike) -> FloatArray:
         >>> qbox2rbox(rbox2qbox([50, 50, 40, 10, 0.3])).round(6).tolist()
         [50.0, 50.0, 40.0, 10.0, 0.3]
     """
-    r = _as_boxes(rboxes, 5, "rboxes")
+    r = as_boxes(rboxes, 5, "rboxes")
     c, w, h, t = r[..., 0:2], r[..., 2:3], r[..., 3:4], r[..., 4:5]
     cos, sin = np.cos(t), np.sin(t)
     u = np.concatenate([w / 2 * cos, w / 2 * sin], axis=-1)  # half of the w side, rotated clockwise on screen
@@ -328,7 +343,7 @@ def qbox2rbox(qboxes: ArrayLike) -> FloatArray:
         >>> qbox2rbox([0, 0, 4, 0, 4, 2, 0, 2]).tolist()
         [2.0, 1.0, 4.0, 2.0, 0.0]
     """
-    q = _as_boxes(qboxes, 8, "qboxes")
+    q = as_boxes(qboxes, 8, "qboxes")
     pts = q.reshape(-1, 4, 2)
     i, j = np.triu_indices(4, k=1)  # the 6 corner pairs include every hull edge, whatever the corner order
     _, rbox = _min_area_rect(pts, pts[:, j] - pts[:, i])
@@ -342,7 +357,7 @@ def hbox2rbox(hboxes: ArrayLike) -> FloatArray:
         >>> hbox2rbox([0, 0, 4, 2]).tolist()
         [2.0, 1.0, 4.0, 2.0, 0.0]
     """
-    b = _as_boxes(hboxes, 4, "hboxes")
+    b = as_boxes(hboxes, 4, "hboxes")
     r = np.stack([(b[..., 0] + b[..., 2]) / 2, (b[..., 1] + b[..., 3]) / 2, b[..., 2] - b[..., 0],
                   b[..., 3] - b[..., 1], np.zeros(b.shape[:-1])], axis=-1)  # fmt: skip
     return regularize_rbox(r)
@@ -358,7 +373,7 @@ def poly2hbox(poly: ArrayLike) -> FloatArray:
         >>> poly2hbox([[1, 5], [3, 2], [4, 6]]).tolist()
         [1.0, 2.0, 4.0, 6.0]
     """
-    p = _as_poly(poly)
+    p = as_poly(poly)
     if len(p) == 0:
         raise GeometryError("poly must have at least one vertex, got an empty array")
     return np.array([p[:, 0].min(), p[:, 1].min(), p[:, 0].max(), p[:, 1].max()])
@@ -376,7 +391,7 @@ def poly2qbox(poly: ArrayLike) -> FloatArray:
         >>> poly2qbox([[0, 0], [4, 0], [4, 2], [2, 3], [0, 2]]).tolist()
         [0.0, 0.0, 4.0, 0.0, 4.0, 3.0, 0.0, 3.0]
     """
-    p = _as_poly(poly)
+    p = as_poly(poly)
     if len(p) == 0:
         raise GeometryError("poly must have at least one vertex, got an empty array")
     hull = np.asarray(shapely.get_coordinates(shapely.convex_hull(shapely.multipoints(p))))
@@ -449,7 +464,7 @@ def clip_hbox(hbox: ArrayLike, window: WindowLike) -> tuple[FloatArray | None, f
         >>> box.tolist(), kept
         ([90.0, 10.0, 100.0, 20.0], 0.5)
     """
-    b = _as_boxes(hbox, 4, "hbox").reshape(4)
+    b = as_boxes(hbox, 4, "hbox").reshape(4)
     x0, y0, x1, y1 = _window(window)
     area = (b[2] - b[0]) * (b[3] - b[1])
     c = np.array([max(b[0], x0), max(b[1], y0), min(b[2], x1), min(b[3], y1)])
@@ -472,7 +487,7 @@ def orient_ring(ring: ArrayLike, *, hole: bool = False) -> FloatArray:
         >>> orient_ring([[0, 2], [2, 2], [2, 0], [0, 0]]).tolist()
         [[0.0, 0.0], [2.0, 0.0], [2.0, 2.0], [0.0, 2.0]]
     """
-    r = _as_poly(ring, "ring")
+    r = as_poly(ring, "ring")
     if len(r) > 1 and np.array_equal(r[0], r[-1]):
         r = r[:-1]
     if len(r) == 0:
@@ -498,7 +513,7 @@ def clip_polygon(poly: ArrayLike, window: WindowLike) -> tuple[list[FloatArray],
         >>> [p.tolist() for p in pieces], kept
         ([[[0.0, 0.0], [2.0, 0.0], [2.0, 2.0], [0.0, 2.0]]], 0.5)
     """
-    p = _as_poly(poly)
+    p = as_poly(poly)
     x0, y0, x1, y1 = _window(window)
     geom = shapely.make_valid(shapely.Polygon(p)) if len(p) >= 3 else None
     area = 0.0 if geom is None else float(shapely.area(geom))
@@ -528,7 +543,7 @@ def clip_qbox(qbox: ArrayLike, window: WindowLike) -> tuple[FloatArray | None, F
         >>> q.tolist(), kept
         ([0.0, 0.0, 10.0, 0.0, 10.0, 10.0, 0.0, 10.0], 0.5)
     """
-    q = _as_boxes(qbox, 8, "qbox").reshape(8)
+    q = as_boxes(qbox, 8, "qbox").reshape(8)
     pieces, kept = clip_polygon(q.reshape(4, 2), window)
     if not pieces:
         return None, None, 0.0
@@ -541,87 +556,3 @@ def clip_qbox(qbox: ArrayLike, window: WindowLike) -> tuple[FloatArray | None, F
         hull = shapely.convex_hull(shapely.multipoints(np.concatenate(pieces)))
         poly = orient_ring(np.asarray(hull.exterior.coords)[:-1])
     return poly, poly2qbox(poly), kept
-
-
-# --------------------------------------------------------------------------------------------- IoU
-def iou_hbox(a: ArrayLike, b: ArrayLike) -> FloatArray:
-    """Pairwise IoU of hboxes a (N, 4) and b (M, 4), array of shape (N, M); 0 where the union is empty.
-
-    Example:
-        >>> iou_hbox([[0, 0, 2, 2]], [[1, 0, 3, 2], [5, 5, 6, 6]]).round(4).tolist()
-        [[0.3333, 0.0]]
-    """
-    a_ = _as_boxes(a, 4, "a").reshape(-1, 4)
-    b_ = _as_boxes(b, 4, "b").reshape(-1, 4)
-    area_a = (a_[:, 2] - a_[:, 0]).clip(0) * (a_[:, 3] - a_[:, 1]).clip(0)
-    area_b = (b_[:, 2] - b_[:, 0]).clip(0) * (b_[:, 3] - b_[:, 1]).clip(0)
-    iw = (np.minimum(a_[:, None, 2], b_[None, :, 2]) - np.maximum(a_[:, None, 0], b_[None, :, 0])).clip(0)
-    ih = (np.minimum(a_[:, None, 3], b_[None, :, 3]) - np.maximum(a_[:, None, 1], b_[None, :, 1])).clip(0)
-    inter = iw * ih
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.asarray(np.divide(inter, union, out=np.zeros_like(inter), where=union > 0), dtype=np.float64)
-
-
-def iou_poly(a: ArrayLike, b: ArrayLike) -> float:
-    """IoU of two polygons (M, 2) and (K, 2); invalid rings are repaired first; 0.0 when the union is empty.
-
-    Example:
-        >>> iou_poly([[0, 0], [2, 0], [2, 2], [0, 2]], [[1, 0], [3, 0], [3, 2], [1, 2]])
-        0.3333333333333333
-    """
-    ga = shapely.make_valid(shapely.Polygon(_as_poly(a, "a")))
-    gb = shapely.make_valid(shapely.Polygon(_as_poly(b, "b")))
-    inter = float(shapely.area(shapely.intersection(ga, gb)))
-    union = float(shapely.area(ga) + shapely.area(gb)) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def iou_qbox(a: ArrayLike, b: ArrayLike) -> FloatArray:
-    """Pairwise IoU of qboxes a (N, 8) and b (M, 8), array of shape (N, M).
-
-    Only pairs whose bounding boxes overlap (found with a shapely ``STRtree``) are intersected, so the geometry cost
-    grows with the number of overlapping pairs, not N x M; for 100k boxes against thousands the dense (N, M) array
-    itself is the cost, and :func:`iou_qbox_pairs` gives the same numbers sparsely. Invalid quads (bow-ties) are
-    repaired with ``make_valid``.
-
-    Example:
-        >>> iou_qbox([[0, 0, 2, 0, 2, 2, 0, 2]], [[1, 0, 3, 0, 3, 2, 1, 2]]).round(4).tolist()
-        [[0.3333]]
-    """
-    ia, ib, iou = iou_qbox_pairs(a, b)
-    out = np.zeros((len(np.reshape(a, (-1, 8))), len(np.reshape(b, (-1, 8)))))
-    out[ia, ib] = iou
-    return out
-
-
-def iou_qbox_pairs(a: ArrayLike, b: ArrayLike) -> tuple[NDArray[np.intp], NDArray[np.intp], FloatArray]:
-    """IoU of the overlapping pairs of qboxes a (N, 8) and b (M, 8), sparse.
-
-    Returns:
-        ``(ia, ib, iou)``: arrays of shape (K,) with ``iou[k]`` the IoU of ``a[ia[k]]`` and ``b[ib[k]]`` for the
-        K pairs whose shapes intersect (ordered by ``ia``, then ``ib``); all other pairs have IoU 0.
-
-    Example:
-        >>> ia, ib, iou = iou_qbox_pairs(hbox2qbox([[0, 0, 2, 2], [9, 9, 10, 10]]), hbox2qbox([[1, 0, 3, 2]]))
-        >>> ia.tolist(), ib.tolist(), iou.round(4).tolist()
-        ([0], [0], [0.3333])
-    """
-    a_ = _as_boxes(a, 8, "a").reshape(-1, 8)
-    b_ = _as_boxes(b, 8, "b").reshape(-1, 8)
-    if len(a_) == 0 or len(b_) == 0:
-        return np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0)
-    ga, gb = _valid_polygons(a_), _valid_polygons(b_)
-    ia, ib = shapely.STRtree(gb).query(ga, predicate="intersects")
-    order = np.lexsort((ib, ia))
-    ia, ib = ia[order].astype(np.intp), ib[order].astype(np.intp)
-    inter = np.asarray(shapely.area(shapely.intersection(ga[ia], gb[ib])), dtype=np.float64)
-    union = shapely.area(ga[ia]) + shapely.area(gb[ib]) - inter
-    return ia, ib, np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-
-
-def _valid_polygons(q: FloatArray) -> NDArray[np.object_]:
-    geoms = _qbox_polygons(q)
-    bad = ~shapely.is_valid(geoms)
-    if bad.any():
-        geoms[bad] = shapely.make_valid(geoms[bad])
-    return geoms

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from ts_instruct.mix import SHAREGPT_TAGS
+
 if TYPE_CHECKING:
     from ts_instruct.export_hf import ExportSummary
 
@@ -176,13 +178,7 @@ def dataset_card(summary: ExportSummary, name: str) -> str:
                     "hf_hub_url": "<owner>/<name>",
                     "formatting": "sharegpt",
                     "columns": {"messages": "messages", "images": "images"},
-                    "tags": {
-                        "role_tag": "role",
-                        "content_tag": "content",
-                        "user_tag": "user",
-                        "assistant_tag": "assistant",
-                        "system_tag": "system",
-                    },
+                    "tags": SHAREGPT_TAGS,
                 }
             },
             indent=2,

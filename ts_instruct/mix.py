@@ -68,7 +68,7 @@ from ts_instruct.record import IMAGE_PLACEHOLDER
 
 #: The dataset_info.json entry shape (LLaMA-Factory's mllm_demo). Not "openai" formatting: that one appends
 #: "detailed thinking off" to every system prompt.
-_SHAREGPT_TAGS = {
+SHAREGPT_TAGS = {
     "role_tag": "role",
     "content_tag": "content",
     "user_tag": "user",
@@ -281,7 +281,7 @@ def mix(
                 "file_name": target.name,
                 "formatting": "sharegpt",
                 "columns": columns,
-                "tags": _SHAREGPT_TAGS,
+                "tags": SHAREGPT_TAGS,
             }
         with _staged(out_dir / "dataset_info.json", staged) as f:
             json.dump({**_read_dataset_info(out_dir), **info}, f, ensure_ascii=False, indent=2)

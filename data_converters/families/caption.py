@@ -18,7 +18,6 @@ sentences to reach five per image): ``annotations.captions`` holds the distinct 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -131,14 +130,7 @@ class KarpathyCaptionConverter(Converter):
             return self._index
         path = self.json_path()
         where = self.rel(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise InvalidAnnotationError(
-                where, f"not valid JSON ({e.msg}, column {e.colno}); re-download or re-extract the file", line=e.lineno
-            ) from e
-        except UnicodeDecodeError as e:
-            raise InvalidAnnotationError(where, f"not UTF-8 text ({e.reason} at byte {e.start})") from e
+        data = self.load_json(path)
         images = data.get("images") if isinstance(data, dict) else None
         if not isinstance(images, list):
             raise InvalidAnnotationError(

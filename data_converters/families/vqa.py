@@ -26,7 +26,6 @@ of the split's image file, or whose image file is missing, is reported with the 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
@@ -233,15 +232,7 @@ class RSVQAConverter(Converter):
 
     def _load(self, path: Path, kind: str) -> list[Any]:
         where = self.rel(path)
-        try:
-            with open(path, encoding="utf-8") as fh:
-                data = json.load(fh, object_hook=_HOOKS[kind])
-        except json.JSONDecodeError as e:
-            raise InvalidAnnotationError(
-                where, f"not valid JSON ({e.msg}, column {e.colno}); re-download or re-extract the file", line=e.lineno
-            ) from e
-        except UnicodeDecodeError as e:
-            raise InvalidAnnotationError(where, f"not UTF-8 text ({e.reason} at byte {e.start})") from e
+        data = self.load_json(path, object_hook=_HOOKS[kind])
         items = data.get(kind) if isinstance(data, dict) else None
         if not isinstance(items, list):
             raise InvalidAnnotationError(where, f"must be a JSON object with a {kind!r} list", field=kind)

@@ -9,9 +9,9 @@ from ts_instruct.eval.detection import (
     evaluate_detections,
     hbox_iou_pairs,
     poly_iou_pairs,
-    quads_to_polygons,
     voc_ap,
 )
+from ts_instruct.geometry import qbox_geometries
 
 DIAMOND = [50, 40, 60, 50, 50, 60, 40, 50]  # a 20 x 20 square turned 45°, area 200
 SQUARE = [40, 40, 60, 40, 60, 60, 40, 60]  # its bounding square, area 400
@@ -56,7 +56,7 @@ def test_hbox_iou_pairs(a, b, plus_one, expected):
     ],
 )
 def test_poly_iou_pairs(a, b, expected):
-    got = poly_iou_pairs(quads_to_polygons(np.array([a], float)), quads_to_polygons(np.array([b], float)))
+    got = poly_iou_pairs(qbox_geometries(np.array([a], float)), qbox_geometries(np.array([b], float)))
     assert got[0] == pytest.approx(expected, abs=1e-12)
 
 

@@ -49,6 +49,8 @@ from typing import Literal
 import numpy as np
 import shapely
 
+from ts_instruct.geometry import qbox_geometries
+
 BoxKind = Literal["hbox", "qbox"]
 APMethod = Literal["voc07", "all_point"]
 
@@ -187,23 +189,6 @@ def hbox_iou_pairs(a: np.ndarray, b: np.ndarray, *, plus_one: bool) -> np.ndarra
     return np.where(uni > 0, iou, 0.0)
 
 
-def quads_to_polygons(quads: np.ndarray) -> np.ndarray:
-    """Shapely polygons from quadrilaterals, repaired with ``make_valid`` where they are not simple.
-
-    Args:
-        quads: array of shape (N, 8) ``[x1, y1, ..., x4, y4]`` in any corner order.
-
-    Returns:
-        object array of N shapely geometries (a degenerate quad becomes a geometry of area 0).
-    """
-    quads = np.asarray(quads, dtype=np.float64).reshape(-1, 4, 2)
-    polys: np.ndarray = shapely.polygons(quads)
-    bad = ~shapely.is_valid(polys)
-    if bad.any():
-        polys[bad] = shapely.make_valid(polys[bad])
-    return polys
-
-
 def poly_iou_pairs(pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
     """IoU of paired shapely geometries (exact areas), 0 where the union is empty.
 
@@ -267,8 +252,8 @@ def best_overlaps(
     start = np.searchsorted(sorted_img, det_img, side="left")
     count = np.searchsorted(sorted_img, det_img, side="right") - start
     if kind == "qbox":
-        det_poly = quads_to_polygons(det_boxes)
-        gt_poly = quads_to_polygons(gt_boxes)
+        det_poly = qbox_geometries(det_boxes)
+        gt_poly = qbox_geometries(gt_boxes)
         det_env, gt_env = _envelopes(det_boxes, kind), _envelopes(gt_boxes, kind)
         det_area, gt_area = shapely.area(det_poly), shapely.area(gt_poly)
     # chunks of whole detections with at most _MAX_PAIRS candidate pairs each (bounds memory on crowded images)

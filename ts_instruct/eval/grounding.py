@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ts_instruct.eval.detection import hbox_iou_pairs, poly_iou_pairs, quads_to_polygons
+from ts_instruct.eval.detection import hbox_iou_pairs, poly_iou_pairs
+from ts_instruct.geometry import qbox_geometries
 
 
 def _as_quad(box: np.ndarray) -> np.ndarray:
@@ -44,7 +45,7 @@ def box_iou(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) ->
             raise ValueError(f"box {name} must have 4 (x1, y1, x2, y2) or 8 (4 corners) values, got {len(box)}")
     if len(pa) == 4 and len(pb) == 4:
         return float(hbox_iou_pairs(pa[None], pb[None], plus_one=False)[0])
-    polys = quads_to_polygons(np.stack([_as_quad(pa), _as_quad(pb)]))
+    polys = qbox_geometries(np.stack([_as_quad(pa), _as_quad(pb)]))
     return float(poly_iou_pairs(polys[:1], polys[1:])[0])
 
 
