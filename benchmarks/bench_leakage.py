@@ -43,7 +43,8 @@ from data_converters.fakes.common import texture
 from data_converters.fakes.scenes import scene
 from ts_instruct.fingerprint import Fingerprint, fingerprint_pixels, sha256_bytes
 from ts_instruct.hamming import popcount64
-from ts_instruct.leakage import LeakageGuard, ReferenceIndex, Thresholds, _ImageInfo
+from ts_instruct.image_index import ImageInfo, ReferenceIndex, Thresholds
+from ts_instruct.leakage import LeakageGuard
 
 Array = np.ndarray
 
@@ -115,7 +116,7 @@ def part_recall(n: int) -> None:
     for kind, images in kinds.items():
         index = ReferenceIndex(Thresholds())
         for i, a in enumerate(images):
-            index.add(str(i), _ImageInfo(kind, str(i), str(i)), Fingerprint.from_dict(fp_of(a)))
+            index.add(str(i), ImageInfo(kind, str(i), str(i)), Fingerprint.from_dict(fp_of(a)))
         index.freeze()
         indexes[kind] = index
     for name, transform in TRANSFORMS.items():
@@ -129,7 +130,7 @@ def part_recall(n: int) -> None:
     for kind, images in kinds.items():  # the reverse direction: the held-out image is the tile
         index = ReferenceIndex(Thresholds())
         for i, a in enumerate(images):
-            index.add(str(i), _ImageInfo(kind, str(i), str(i)), Fingerprint.from_dict(fp_of(tile(2, 1, 1)(a))))
+            index.add(str(i), ImageInfo(kind, str(i), str(i)), Fingerprint.from_dict(fp_of(tile(2, 1, 1)(a))))
         index.freeze()
         found = [{m.reference for m in index.match(Fingerprint.from_dict(fp_of(a)))} for a in images]
         shares.append(100.0 * sum(i in f for i, f in enumerate(found)) / n)
@@ -142,7 +143,7 @@ def part_textures(n: int, size: int) -> None:
     train = [texture(r, size, size) for r in rngs(4, n)]
     index = ReferenceIndex(Thresholds())
     for i, a in enumerate(refs):
-        index.add(str(i), _ImageInfo("t", str(i), str(i)), Fingerprint.from_dict(fp_of(a)))
+        index.add(str(i), ImageInfo("t", str(i), str(i)), Fingerprint.from_dict(fp_of(a)))
     index.freeze()
     pairs, images, kinds = 0, 0, {}
     for a in train:

@@ -17,7 +17,8 @@ from data_converters.fakes.common import texture
 from data_converters.fakes.scenes import scene
 from ts_instruct.errors import RecordValidationError
 from ts_instruct.fingerprint import Fingerprint, fingerprint_file, fingerprint_pixels, sha256_bytes
-from ts_instruct.leakage import LeakageGuard, LeakageOptions, ReferenceIndex, Thresholds, _ImageInfo, parse_holdout
+from ts_instruct.image_index import ImageInfo, ReferenceIndex, Thresholds
+from ts_instruct.leakage import LeakageGuard, LeakageOptions, parse_holdout
 
 Image_ = np.ndarray
 
@@ -68,7 +69,7 @@ def references() -> tuple[list[Image_], ReferenceIndex]:
     images = [scene(r, 256, 256) for r in rngs]
     index = ReferenceIndex(Thresholds())
     for i, a in enumerate(images):
-        index.add(f"ref{i}", _ImageInfo("eval/test", f"ref{i}.png", f"r{i}"), _fp(a))
+        index.add(f"ref{i}", ImageInfo("eval/test", f"ref{i}.png", f"r{i}"), _fp(a))
     index.freeze()
     return images, index
 
@@ -103,7 +104,7 @@ def test_training_image_that_contains_the_reference_as_a_tile_is_caught():
     scenes = [scene(r, 128, 128) for r in rngs]
     index = ReferenceIndex(Thresholds())
     for i, a in enumerate(scenes):  # evaluation holds 64 px crops (LIM-CD style) ...
-        index.add(f"t{i}", _ImageInfo("lim/test", f"t{i}.png", f"t{i}"), _fp(_tile(2, 0, 1)(a)))
+        index.add(f"t{i}", ImageInfo("lim/test", f"t{i}.png", f"t{i}"), _fp(_tile(2, 0, 1)(a)))
     index.freeze()
     for i, a in enumerate(scenes):  # ... and training the whole scenes (LEVIR-CD style)
         kinds = {m.reference: (m.kind, m.cell) for m in index.match(_fp(a))}
@@ -113,7 +114,7 @@ def test_training_image_that_contains_the_reference_as_a_tile_is_caught():
 def test_tiles_of_one_scene_share_their_source():
     a = scene(np.random.default_rng(3), 256, 256)
     index = ReferenceIndex(Thresholds())
-    index.add("t0", _ImageInfo("dota/val", "t0.png", "t0"), _fp(a[:100, :100], source="scene-sha"))
+    index.add("t0", ImageInfo("dota/val", "t0.png", "t0"), _fp(a[:100, :100], source="scene-sha"))
     index.freeze()
     far_tile = a[150:, 150:]  # no pixel in common, same raw file
     assert [m.kind for m in index.match(_fp(far_tile, source="scene-sha"))] == ["same_source"]
@@ -143,7 +144,7 @@ def test_unrelated_images_do_not_match(same_ground):
     # ... yet same size, same generator, and with same_ground the very same ground pixels and palette
     index = ReferenceIndex(Thresholds())
     for i, a in enumerate(refs):
-        index.add(f"r{i}", _ImageInfo("eval/test", f"r{i}.png", f"r{i}"), _fp(a))
+        index.add(f"r{i}", ImageInfo("eval/test", f"r{i}.png", f"r{i}"), _fp(a))
     index.freeze()
     assert [m for a in train for m in index.match(_fp(a))] == []
 
